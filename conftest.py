@@ -1,0 +1,111 @@
+"""Backends as test parameters: the one ``backend`` fixture every backend-aware test uses.
+
+``--backends numpy,torch`` restricts the run; naming a backend that is not usable here is
+an error, not a silent skip.  Without the option, every backend runs, and the unusable ones
+are skipped with the reason (torch missing, no CUDA device, CuPy without a GPU driver).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pytest
+
+ALL_BACKENDS = ("numpy", "torch:cpu", "torch:cuda", "cupy", "array_api_strict")
+
+
+@dataclass(frozen=True)
+class BackendCase:
+    """A backend under test: what to pass as ``xp`` and ``device``, and how to read results."""
+
+    name: str
+    module: Any
+    device: Any
+    dtypes: tuple[str, ...]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def framework(self) -> str:
+        return self.name.split(":")[0]
+
+    def to_numpy(self, array: Any) -> np.ndarray:
+        """A float64 NumPy copy of a result, whatever its library, dtype or device."""
+        if self.framework == "torch":
+            return array.detach().to("cpu", self.module.float64).numpy()
+        if self.framework == "cupy":
+            return self.module.asnumpy(array).astype(np.float64)
+        if self.framework == "array_api_strict":
+            return np.asarray(self.module.asarray(array, copy=True)._array, dtype=np.float64)
+        return np.asarray(array, dtype=np.float64)
+
+    def native_dtype(self, name: str) -> Any:
+        if self.framework in ("numpy", "cupy"):
+            return np.dtype(name)
+        return getattr(self.module, name)
+
+
+def _probe(name: str) -> BackendCase | str:
+    """The case for ``name``, or the reason it cannot run here."""
+    framework, _, device = name.partition(":")
+    try:
+        module = importlib.import_module(framework)
+    except ImportError as error:
+        return f"{framework} is not installed ({error})"
+    if framework == "numpy":
+        return BackendCase(name, module, "cpu", ("float16", "float32", "float64"))
+    if framework == "array_api_strict":
+        return BackendCase(name, module, None, ("float32", "float64"))
+    if framework == "torch":
+        if device == "cuda" and not module.cuda.is_available():
+            return "torch reports no usable CUDA device (torch.cuda.is_available() is False)"
+        return BackendCase(name, module, device, ("float16", "bfloat16", "float32", "float64"))
+    # CuPy imports without a GPU driver; creating an array is what fails there.
+    try:
+        module.zeros(1)
+    except Exception as error:  # CUDARuntimeError and friends
+        return f"cupy is installed but has no usable GPU ({type(error).__name__}: {error})"
+    return BackendCase(name, module, None, ("float16", "float32", "float64"))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--backends",
+        default=None,
+        help=f"comma-separated backends to test, from {', '.join(ALL_BACKENDS)} ('torch' means torch:cpu); "
+        "naming one that is not usable is an error. Default: all, unusable ones skipped.",
+    )
+
+
+def _selected(config: pytest.Config) -> tuple[tuple[str, ...], bool]:
+    option = config.getoption("--backends")
+    if not option:
+        return ALL_BACKENDS, False
+    names = tuple("torch:cpu" if n.strip() == "torch" else n.strip() for n in option.split(",") if n.strip())
+    unknown = [n for n in names if n not in ALL_BACKENDS]
+    if unknown:
+        raise pytest.UsageError(f"--backends: unknown backend(s) {unknown}; choose from {ALL_BACKENDS}")
+    return names, True
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    names, explicit = _selected(config)
+    cases = {name: _probe(name) for name in names}
+    if explicit:
+        missing = {n: c for n, c in cases.items() if isinstance(c, str)}
+        if missing:
+            raise pytest.UsageError(f"--backends names backends that cannot run here: {missing}")
+    config._vscale_backends = cases  # type: ignore[attr-defined]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" not in metafunc.fixturenames:
+        return
+    cases = metafunc.config._vscale_backends  # type: ignore[attr-defined]
+    params = []
+    for name, case in cases.items():
+        marks = [pytest.mark.skip(reason=case)] if isinstance(case, str) else []
+        params.append(pytest.param(case, id=name, marks=marks))
+    metafunc.parametrize("backend", params)

@@ -1,0 +1,52 @@
+"""The one place that imports array-api-compat.
+
+Everything in vscale that needs to recognise an array library or obtain a standard
+namespace asks this module.  None of these helpers imports a framework: detection goes
+through ``sys.modules`` inside array-api-compat.
+"""
+
+from __future__ import annotations
+
+from array_api_compat import (
+    array_namespace,
+    device,
+    is_array_api_obj,
+    is_array_api_strict_namespace,
+    is_cupy_namespace,
+    is_numpy_namespace,
+    is_torch_namespace,
+    is_writeable_array,
+)
+
+__all__ = [
+    "array_namespace",
+    "device",
+    "is_array_api_obj",
+    "is_array_api_strict_namespace",
+    "is_cupy_namespace",
+    "is_numpy_namespace",
+    "is_torch_namespace",
+    "is_writeable_array",
+    "standard_namespace",
+]
+
+
+def standard_namespace(module: object) -> object:
+    """The array-API-compatible namespace for a framework module or namespace.
+
+    ``numpy``, ``torch`` and ``cupy`` (and array-api-compat's wrappers of them) map to
+    array-api-compat's wrapper; any other namespace is returned as it is.
+    """
+    if is_numpy_namespace(module):
+        import array_api_compat.numpy as compat_numpy
+
+        return compat_numpy
+    if is_torch_namespace(module):
+        import array_api_compat.torch as compat_torch
+
+        return compat_torch
+    if is_cupy_namespace(module):
+        import array_api_compat.cupy as compat_cupy
+
+        return compat_cupy
+    return module

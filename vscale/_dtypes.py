@@ -1,0 +1,70 @@
+"""Dtype arguments: names, backend dtype objects, the default, and output-dtype rounding."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ._config import FLOAT_NAMES, floatx
+from .backends import Backend
+
+_NON_FLOAT_NAMES = {
+    "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+    "complex64", "complex128",
+}  # fmt: skip
+
+
+def dtype_label(dtype: Any) -> str:
+    """A framework-neutral name for a dtype argument (``torch.float32`` -> ``"float32"``)."""
+    if isinstance(dtype, str):
+        return dtype
+    try:
+        return np.dtype(dtype).name
+    except (TypeError, ValueError):
+        return str(dtype).rsplit(".", 1)[-1]
+
+
+def resolve_dtype(backend: Backend, dtype: Any) -> tuple[str, Any]:
+    """``(name, native dtype)`` for a ``dtype`` argument; ``None`` means :func:`floatx`."""
+    label = floatx() if dtype is None else dtype_label(dtype)
+    if label in FLOAT_NAMES:
+        native = backend.native_dtype(label)
+        if native is not None:
+            return label, native
+        raise ValueError(
+            f"Argument `dtype`={dtype!r} is not available on the {backend.framework_name} backend; "
+            f"use one of {[n for n in FLOAT_NAMES if backend.native_dtype(n) is not None]}."
+        )
+    if label in _NON_FLOAT_NAMES:
+        raise ValueError(f"Expected floating point type for argument `dtype`; received dtype={dtype!r} ({label}).")
+    raise TypeError(f"Argument `dtype` is not a known dtype: received {dtype!r}; expected one of {FLOAT_NAMES}.")
+
+
+def largest_at_most(value: float, name: str) -> float:
+    """The largest number of dtype ``name`` that is ``<= value`` (``value >= 0``).
+
+    Clipping at this bound in float32/float64 keeps the final rounding to ``name`` inside
+    ``[-value, value]``: rounding is monotone and the bound is representable.
+    """
+    if math.isinf(value):
+        return value
+    if name == "bfloat16":
+        # bfloat16 is float32 with the low 16 bits dropped; dropping them rounds toward 0.
+        as_float32 = np.float32(largest_at_most(value, "float32"))
+        bits = np.array(as_float32).view(np.uint32) & np.uint32(0xFFFF0000)
+        return float(bits.view(np.float32))
+    target = np.dtype(name).type
+    rounded = target(value)
+    if float(rounded) > value:
+        rounded = np.nextafter(rounded, target(0))
+    return float(rounded)
+
+
+def finfo(name: str) -> tuple[float, float, float]:
+    """``(max, smallest_normal, eps)`` of a float dtype name, bfloat16 included."""
+    if name == "bfloat16":
+        return 3.3895313892515355e38, 1.1754943508222875e-38, 2.0**-7
+    info = np.finfo(np.dtype(name))
+    return float(info.max), float(info.smallest_normal), float(info.eps)

@@ -1,0 +1,102 @@
+"""Argument checks shared by the public API: build a message naming the argument,
+the value received and what is allowed, then raise; never return a partial result."""
+
+from __future__ import annotations
+
+import math
+import numbers
+import operator
+from collections.abc import Iterable
+from typing import Any
+
+MODES = ("fan_in", "fan_out", "fan_avg")
+DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
+# Keras accepts "normal" as the historical name of the truncated normal.
+DISTRIBUTION_ALIASES = {"normal": "truncated_normal"}
+
+
+def validate_scale(scale: Any) -> float:
+    if isinstance(scale, bool) or not isinstance(scale, numbers.Real):
+        raise TypeError(
+            f"Argument `scale` must be a positive real number; received {scale!r} "
+            f"of type {type(scale).__name__}."
+        )
+    value = float(scale)
+    if not (math.isfinite(value) and value > 0.0):
+        raise ValueError(f"Argument `scale` must be a positive finite float; received scale={scale!r}.")
+    return value
+
+
+def validate_mode(mode: Any) -> str:
+    if not isinstance(mode, str) or mode.lower() not in MODES:
+        raise ValueError(
+            f"Invalid `mode` argument: expected one of {set(MODES)}; received mode={mode!r}."
+        )
+    return mode.lower()
+
+
+def validate_distribution(distribution: Any) -> str:
+    if isinstance(distribution, str):
+        name = distribution.lower()
+        name = DISTRIBUTION_ALIASES.get(name, name)
+        if name in DISTRIBUTIONS:
+            return name
+    allowed = set(DISTRIBUTIONS) | set(DISTRIBUTION_ALIASES)
+    raise ValueError(
+        f"Invalid `distribution` argument: expected one of {allowed} (case-insensitive); "
+        f"received distribution={distribution!r}."
+    )
+
+
+def validate_seed(seed: Any) -> int | None:
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(
+            f"Argument `seed` must be None or a non-negative integer; received {seed!r} "
+            f"of type {type(seed).__name__}."
+        )
+    if seed < 0:
+        raise ValueError(f"Argument `seed` must be None or a non-negative integer; received seed={seed!r}.")
+    return int(seed)
+
+
+def validate_shape(shape: Any) -> tuple[int, ...]:
+    """``shape`` as a tuple of Python ints; an integer means a 1-D shape."""
+    if _is_integer(shape):
+        dims: Iterable[Any] = (shape,)
+    elif isinstance(shape, (str, bytes)) or not isinstance(shape, Iterable):
+        raise TypeError(
+            f"Argument `shape` must be a sequence of non-negative integers; received {shape!r} "
+            f"of type {type(shape).__name__}."
+        )
+    else:
+        dims = tuple(shape)
+    result = []
+    for dim in dims:
+        if not _is_integer(dim):
+            raise TypeError(
+                f"Argument `shape` must contain only non-negative integers; received shape={shape!r} "
+                f"with entry {dim!r} of type {type(dim).__name__}."
+            )
+        value = operator.index(dim)
+        if value < 0:
+            raise ValueError(
+                f"Argument `shape` must contain only non-negative integers; received shape={shape!r}."
+            )
+        result.append(value)
+    return tuple(result)
+
+
+def _is_integer(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, numbers.Integral):
+        return True
+    # NumPy/torch integer scalars and 0-d integer arrays implement __index__.
+    if hasattr(value, "__index__") and not hasattr(value, "dtype"):
+        return True
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None and getattr(value, "ndim", None) == 0:
+        return "int" in str(dtype) and "bool" not in str(dtype)
+    return False

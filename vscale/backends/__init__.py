@@ -1,0 +1,69 @@
+"""Backend adapters, one small class per array library, found without importing any.
+
+``get_backend(xp)`` takes ``None`` (NumPy), a framework module or array-API namespace,
+or a name (``"numpy"``, ``"torch"``, ``"cupy"``, ``"array_api_strict"``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from types import ModuleType
+from typing import Any
+
+from .._compat import is_cupy_namespace, is_numpy_namespace, is_torch_namespace
+from ._base import Backend
+from ._cupy import CupyBackend
+from ._generic import GenericBackend
+from ._numpy import NumpyBackend
+from ._torch import TorchBackend
+
+__all__ = ["Backend", "get_backend", "KNOWN_NAMES"]
+
+KNOWN_NAMES = ("numpy", "torch", "cupy", "array_api_strict")
+
+_cache: dict[int, Backend] = {}
+_lock = threading.Lock()
+
+
+def get_backend(xp: Any = None) -> Backend:
+    """The adapter for ``xp`` (see the module docstring); ``ValueError``/``TypeError`` otherwise."""
+    if xp is None:
+        xp = "numpy"
+    if isinstance(xp, str):
+        xp = _import_by_name(xp)
+    if not _looks_like_namespace(xp):
+        raise TypeError(
+            f"Argument `xp` must be None, an array namespace or module, or one of {KNOWN_NAMES}; "
+            f"received {xp!r} of type {type(xp).__name__}."
+        )
+    key = id(xp)
+    backend = _cache.get(key)
+    if backend is None:
+        with _lock:
+            backend = _cache.setdefault(key, _make_backend(xp))
+    return backend
+
+
+def _make_backend(xp: Any) -> Backend:
+    if is_numpy_namespace(xp):
+        return NumpyBackend(xp)
+    if is_torch_namespace(xp):
+        return TorchBackend(xp)
+    if is_cupy_namespace(xp):
+        return CupyBackend(xp)
+    return GenericBackend(xp)
+
+
+def _import_by_name(name: str) -> ModuleType:
+    if name not in KNOWN_NAMES:
+        raise ValueError(f"Argument `xp` names an unknown backend: received xp={name!r}; expected one of {KNOWN_NAMES}.")
+    try:
+        return importlib.import_module(name)
+    except ImportError as error:
+        raise ValueError(f"Argument `xp`={name!r} names a backend that is not installed: {error}.") from None
+
+
+def _looks_like_namespace(xp: Any) -> bool:
+    known = is_numpy_namespace(xp) or is_torch_namespace(xp) or is_cupy_namespace(xp)
+    return known or hasattr(xp, "__array_namespace_info__")

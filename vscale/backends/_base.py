@@ -1,0 +1,69 @@
+"""What a backend adapter supplies to the core: dtypes, devices and uniform draws."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .._compat import standard_namespace
+
+Array = Any
+
+
+class Backend:
+    """One array library, bound to its standard namespace in ``xp``.
+
+    Subclasses override the few methods whose behaviour differs between frameworks;
+    the core never asks which framework it runs on.
+    """
+
+    framework_name: ClassVar[str]
+    #: Values per chunk of the transform.  Fixed per backend, never derived from the
+    #: memory available, so seeded results do not depend on the machine.
+    chunk_size: ClassVar[int] = 1 << 16
+
+    def __init__(self, module: Any) -> None:
+        self.xp = standard_namespace(module)
+
+    def __repr__(self) -> str:
+        return f"<vscale backend {self.framework_name!r}>"
+
+    def native_dtype(self, name: str) -> Any | None:
+        """The namespace's dtype called ``name``, or None where it has none."""
+        return getattr(self.xp, name, None)
+
+    def resolve_device(self, device: Any) -> Any:
+        """The device to create arrays on; raise ``ValueError`` for unknown devices."""
+        raise NotImplementedError
+
+    def generator(self, seed: np.random.SeedSequence, device: Any) -> Any:
+        """A fresh random generator on ``device``, seeded from ``seed``."""
+        raise NotImplementedError
+
+    def uniform(self, generator: Any, count: int, dtype: Any, device: Any) -> Array:
+        """``count`` draws in ``[0, 1)`` on the grid ``k * eps/2`` of ``dtype`` (float32/64)."""
+        raise NotImplementedError
+
+    def empty(self, count: int, dtype: Any, device: Any) -> Array:
+        return self.xp.empty((count,), dtype=dtype, device=device)
+
+    def finalize(self, array: Array) -> Array:
+        """Hook for a last per-framework touch on the result (none by default)."""
+        return array
+
+
+def seed_to_int(seed: np.random.SeedSequence, bits: int = 64) -> int:
+    """A ``bits``-bit integer seed for generators that take a plain integer."""
+    return int(seed.generate_state(1, np.uint64)[0]) >> (64 - bits)
+
+
+def numpy_generator(seed: np.random.SeedSequence) -> np.random.Generator:
+    return np.random.Generator(np.random.PCG64(seed))
+
+
+def device_error(framework: str, device: Any, allowed: str) -> ValueError:
+    return ValueError(
+        f"Argument `device` is not a device of the {framework} backend: received device={device!r}; "
+        f"expected {allowed}."
+    )

@@ -1,0 +1,64 @@
+"""CuPy adapter: CuPy's generator on the target GPU; nothing leaves the device."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._base import Backend, device_error, seed_to_int
+
+
+class CupyBackend(Backend):
+    framework_name = "cupy"
+    #: GPU kernels launch per operation, so chunks are large; fixed, as on every backend.
+    chunk_size = 1 << 24
+
+    def __init__(self, module: Any) -> None:
+        super().__init__(module)
+        import cupy
+
+        self.cupy = cupy
+
+    def native_dtype(self, name: str) -> Any | None:
+        return None if name == "bfloat16" else np.dtype(name)
+
+    def resolve_device(self, device: Any) -> Any:
+        cuda = self.cupy.cuda
+        try:
+            count = cuda.runtime.getDeviceCount()
+        except Exception:  # CUDARuntimeError without a driver
+            count = 0
+        if isinstance(device, cuda.Device):
+            index = device.id
+        elif device is None:
+            index = cuda.Device().id if count else 0
+        elif isinstance(device, int) and not isinstance(device, bool):
+            index = device
+        elif isinstance(device, str) and device in ("cuda", "gpu"):
+            index = cuda.Device().id if count else 0
+        elif isinstance(device, str) and device.startswith("cuda:") and device[5:].isdigit():
+            index = int(device[5:])
+        else:
+            raise device_error("cupy", device, "None, a cupy.cuda.Device, an int or 'cuda:N'")
+        if not 0 <= index < count:
+            raise device_error("cupy", device, f"a GPU index below {count} (GPUs visible here: {count})")
+        return cuda.Device(index)
+
+    def generator(self, seed: np.random.SeedSequence, device: Any) -> Any:
+        with device:
+            return self.cupy.random.default_rng(seed_to_int(seed, 63))
+
+    def uniform(self, generator: Any, count: int, dtype: Any, device: Any) -> Any:
+        with device:
+            draws = generator.random(count, dtype=dtype)
+            step = float(np.finfo(dtype).eps) / 2
+            # CuPy's float kernels are not documented to use the k * eps/2 grid: snap.
+            draws /= step
+            self.cupy.floor(draws, out=draws)
+            draws *= step
+            return draws
+
+    def empty(self, count: int, dtype: Any, device: Any) -> Any:
+        with device:
+            return self.cupy.empty((count,), dtype=dtype)

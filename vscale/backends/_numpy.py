@@ -1,0 +1,30 @@
+"""NumPy adapter: PCG64 draws written straight into the output's chunks on the host."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._base import Backend, device_error, numpy_generator
+
+
+class NumpyBackend(Backend):
+    framework_name = "numpy"
+
+    def native_dtype(self, name: str) -> Any | None:
+        # NumPy has no bfloat16 of its own; ml_dtypes' is not an array-API dtype.
+        return None if name == "bfloat16" else np.dtype(name)
+
+    def resolve_device(self, device: Any) -> Any:
+        if device is None or device == "cpu":
+            return "cpu"
+        raise device_error("numpy", device, "None or 'cpu'")
+
+    def generator(self, seed: np.random.SeedSequence, device: Any) -> np.random.Generator:
+        return numpy_generator(seed)
+
+    def uniform(self, generator: np.random.Generator, count: int, dtype: Any, device: Any) -> Any:
+        # Generator.random uses the top 24 (float32) or 53 (float64) bits of each draw:
+        # exactly the grid k * eps/2 that the core expects.
+        return generator.random(count, dtype=dtype)

@@ -1,0 +1,59 @@
+"""PyTorch adapter: a ``torch.Generator`` on the target device; nothing leaves it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._base import Backend, device_error, seed_to_int
+
+
+class TorchBackend(Backend):
+    framework_name = "torch"
+
+    def __init__(self, module: Any) -> None:
+        super().__init__(module)
+        import torch
+
+        self.torch = torch
+
+    def native_dtype(self, name: str) -> Any | None:
+        return getattr(self.torch, name)
+
+    def resolve_device(self, device: Any) -> Any:
+        torch = self.torch
+        if device is None:
+            return torch.get_default_device()
+        try:
+            resolved = torch.device(device)
+        except (RuntimeError, TypeError, ValueError):
+            raise device_error("torch", device, "a torch.device or a string like 'cpu' or 'cuda:0'") from None
+        if resolved.type == "cpu":
+            return resolved
+        accelerator = getattr(torch, resolved.type, None)
+        available = accelerator is not None and getattr(accelerator, "is_available", lambda: False)()
+        count = getattr(accelerator, "device_count", lambda: 1)() if available else 0
+        if not available or (resolved.index is not None and resolved.index >= count):
+            raise device_error(
+                "torch", device, f"'cpu' or an available accelerator ({resolved.type} devices here: {count})"
+            )
+        return resolved
+
+    def generator(self, seed: np.random.SeedSequence, device: Any) -> Any:
+        generator = self.torch.Generator(device=device)
+        generator.manual_seed(seed_to_int(seed))
+        return generator
+
+    def uniform(self, generator: Any, count: int, dtype: Any, device: Any) -> Any:
+        draws = self.torch.empty((count,), dtype=dtype, device=device)
+        draws.uniform_(generator=generator)
+        if draws.device.type != "cpu":
+            # The CPU kernel already returns k * 2**-24 (float32) / k * 2**-53 (float64);
+            # GPU kernels may return finer values near 0, so snap them onto the grid.
+            _snap_to_grid_(draws, self.torch.finfo(dtype).eps / 2)
+        return draws
+
+
+def _snap_to_grid_(draws: Any, step: float) -> None:
+    draws.div_(step).floor_().mul_(step)

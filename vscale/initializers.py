@@ -1,0 +1,178 @@
+"""The public ``VarianceScaling`` initializer (``tf.keras.initializers.VarianceScaling``)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, Literal, NamedTuple
+
+from ._dtypes import finfo, largest_at_most, resolve_dtype
+from ._sampling import sample
+from ._seeding import SeedStream
+from ._validation import (
+    validate_distribution,
+    validate_mode,
+    validate_scale,
+    validate_seed,
+    validate_shape,
+)
+from .backends import get_backend
+from .core import NORMAL_REACH, TRUNCATED_STD, compute_fans, make_transform
+
+Mode = Literal["fan_in", "fan_out", "fan_avg"]
+Distribution = Literal["truncated_normal", "untruncated_normal", "uniform", "normal"]
+
+
+class Parameters(NamedTuple):
+    """What a :class:`VarianceScaling` draws for one shape (see :meth:`VarianceScaling.parameters`).
+
+    ``stddev`` is the standard deviation of the distribution (after truncation, if any);
+    ``sigma`` the deviation of the normal before truncation (``stddev / 0.8796...``),
+    equal to ``stddev`` for the other distributions; ``bound`` the half-width of the
+    support (``2 * sigma``, ``limit``, or ``inf`` for the untruncated normal).
+    """
+
+    fan_in: int
+    fan_out: int
+    n: float
+    stddev: float
+    sigma: float
+    bound: float
+
+
+class VarianceScaling:
+    """Initializer that adapts its scale to the shape of the weight tensor.
+
+    Draws from a distribution with mean 0 and standard deviation ``sqrt(scale / n)``,
+    where ``n`` is ``max(1, fan)`` for the fan that ``mode`` names (``fan_avg`` averages
+    ``fan_in`` and ``fan_out``).  ``"truncated_normal"`` (alias ``"normal"``) is a normal
+    truncated at two of its standard deviations and rescaled so that the deviation after
+    truncation is ``sqrt(scale / n)``; ``"untruncated_normal"`` is ``N(0, scale / n)``;
+    ``"uniform"`` is ``U[-limit, limit]`` with ``limit = sqrt(3 * scale / n)``.
+
+    Parameters
+    ----------
+    scale : float, default 1.0
+        Positive, finite scaling factor.
+    mode : {"fan_in", "fan_out", "fan_avg"}, default "fan_in"
+    distribution : {"truncated_normal", "untruncated_normal", "uniform"}, default "truncated_normal"
+        Case-insensitive; ``"normal"`` means ``"truncated_normal"``, as in Keras.
+    seed : int or None, default None
+        With an integer, each call gives new values, and initializers built with the same
+        seed give the same sequence of values for the same sequence of calls (shapes,
+        dtypes, backend).  ``None`` draws fresh entropy on every call.
+
+    Examples
+    --------
+    >>> import vscale
+    >>> init = vscale.VarianceScaling(scale=0.1, mode="fan_in", distribution="uniform", seed=0)
+    >>> w = init((2, 2))
+    >>> w.shape, w.dtype
+    ((2, 2), dtype('float32'))
+    >>> init.get_config()
+    {'scale': 0.1, 'mode': 'fan_in', 'distribution': 'uniform', 'seed': 0}
+    """
+
+    def __init__(
+        self,
+        scale: float = 1.0,
+        mode: Mode = "fan_in",
+        distribution: Distribution = "truncated_normal",
+        seed: int | None = None,
+    ) -> None:
+        self.scale = validate_scale(scale)
+        self.mode = validate_mode(mode)
+        self.distribution = validate_distribution(distribution)
+        self.seed = validate_seed(seed)
+        self._seeds = SeedStream(self.seed)
+
+    def __call__(self, shape: Any, dtype: Any = None, *, xp: Any = None, device: Any = None) -> Any:
+        """Return a new array of ``shape`` and ``dtype`` drawn from the distribution.
+
+        Parameters
+        ----------
+        shape : int or sequence of int
+            Shape of the weight (``torch.Size`` and NumPy integers are fine).
+        dtype : str or dtype, optional
+            ``"float16"``, ``"bfloat16"`` (where the backend has it), ``"float32"``,
+            ``"float64"``, or the backend's dtype object; ``None`` means :func:`vscale.floatx`.
+        xp : module, namespace or str, optional
+            The array library of the result: ``None`` (NumPy), ``numpy``, ``torch``,
+            ``cupy``, ``array_api_strict``, any array-API namespace, or one of those names.
+        device : optional
+            The backend's device object or string (``"cpu"``, ``"cuda:1"``, a CuPy
+            ``Device``); ``None`` means the backend's default.  Values are generated
+            there directly.
+
+        Returns
+        -------
+        array
+            A plain array of the namespace, of exactly ``shape`` and ``dtype``.
+        """
+        dims = validate_shape(shape)
+        backend = get_backend(xp)
+        name, native = resolve_dtype(backend, dtype)
+        device = backend.resolve_device(device)
+        params = self.parameters(dims)
+        _check_representable(params, self.distribution, name)
+        spread = params.bound if self.distribution == "uniform" else params.sigma
+        transform = make_transform(self.distribution, spread, largest_at_most(params.bound, name))
+        return sample(backend, dims, native, device, transform, self._seeds.next())
+
+    def parameters(self, shape: Any) -> Parameters:
+        """Fans, ``n``, deviations and support half-width for a weight of ``shape``.
+
+        Examples
+        --------
+        >>> import vscale
+        >>> p = vscale.VarianceScaling(2.0, "fan_in", "uniform").parameters((3, 3, 64, 128))
+        >>> p.fan_in, p.fan_out, p.n
+        (576, 1152, 576.0)
+        """
+        fan_in, fan_out = compute_fans(shape)
+        fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
+        n = max(1.0, float(fan))
+        stddev = math.sqrt(self.scale / n)
+        if self.distribution == "truncated_normal":
+            sigma = stddev / TRUNCATED_STD
+            return Parameters(fan_in, fan_out, n, stddev, sigma, 2.0 * sigma)
+        if self.distribution == "uniform":
+            return Parameters(fan_in, fan_out, n, stddev, stddev, math.sqrt(3.0 * self.scale / n))
+        return Parameters(fan_in, fan_out, n, stddev, stddev, math.inf)
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments as a JSON-serializable dict."""
+        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "seed": self.seed}
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> VarianceScaling:
+        """A new initializer from :meth:`get_config`'s dict; its seed sequence starts anew."""
+        if not isinstance(config, Mapping):
+            raise TypeError(f"Argument `config` must be a dict; received {config!r} of type {type(config).__name__}.")
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+#: Keras' lower-case alias: the same class object.
+variance_scaling = VarianceScaling
+
+
+def _check_representable(params: Parameters, distribution: str, dtype_name: str) -> None:
+    """Refuse parameters whose values would overflow or underflow the output dtype."""
+    largest, smallest_normal, _ = finfo(dtype_name)
+    reach = params.bound
+    if distribution == "untruncated_normal":
+        reach = params.stddev * NORMAL_REACH[64 if dtype_name == "float64" else 32]
+    if reach > largest:
+        raise ValueError(
+            f"Values of this initializer reach {reach:.3g}, beyond the largest {dtype_name} "
+            f"({largest:.3g}); lower `scale` (received {params.stddev**2 * params.n:.3g}) or use a wider dtype."
+        )
+    if params.stddev < smallest_normal:
+        raise ValueError(
+            f"The standard deviation {params.stddev:.3g} is below the smallest normal {dtype_name} "
+            f"({smallest_normal:.3g}): values would be subnormal or zero; raise `scale` or use a wider dtype."
+        )
