@@ -65,5 +65,7 @@ def _import_by_name(name: str) -> ModuleType:
 
 
 def _looks_like_namespace(xp: Any) -> bool:
+    if not isinstance(xp, ModuleType) and not hasattr(xp, "__array_namespace_info__"):
+        return False
     known = is_numpy_namespace(xp) or is_torch_namespace(xp) or is_cupy_namespace(xp)
     return known or hasattr(xp, "__array_namespace_info__")

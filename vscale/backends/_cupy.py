@@ -27,16 +27,19 @@ class CupyBackend(Backend):
         cuda = self.cupy.cuda
         try:
             count = cuda.runtime.getDeviceCount()
-        except Exception:  # CUDARuntimeError without a driver
-            count = 0
+        except Exception as error:  # CUDARuntimeError: no driver, or a driver too old
+            raise ValueError(
+                f"Argument `device`={device!r}: the cupy backend has no usable GPU here "
+                f"({type(error).__name__}: {error})."
+            ) from None
         if isinstance(device, cuda.Device):
             index = device.id
         elif device is None:
-            index = cuda.Device().id if count else 0
+            index = cuda.Device().id
         elif isinstance(device, int) and not isinstance(device, bool):
             index = device
         elif isinstance(device, str) and device in ("cuda", "gpu"):
-            index = cuda.Device().id if count else 0
+            index = cuda.Device().id
         elif isinstance(device, str) and device.startswith("cuda:") and device[5:].isdigit():
             index = int(device[5:])
         else:

@@ -1,6 +1,6 @@
 """vscale's backend-agnostic core: only the array API standard and ``xp`` arguments."""
 
-from .erfinv import erfinv, ndtri, truncated_erfinv
+from .erfinv import erfinv, truncated_erfinv
 from .fans import compute_fans
 from .transforms import NORMAL_REACH, TRUNCATED_STD, Transform, apply, centre_uniforms, make_transform
 
@@ -13,6 +13,5 @@ __all__ = [
     "compute_fans",
     "erfinv",
     "make_transform",
-    "ndtri",
     "truncated_erfinv",
 ]

@@ -36,6 +36,7 @@ _TRUNCATED = {4: tables.TRUNCATED_F32, 8: tables.TRUNCATED_F64}
 # erf(sqrt(2)) = P(|Z| <= 2) for a standard normal Z: the share of the normal that the
 # truncation at two standard deviations keeps.
 ERF_SQRT2 = math.erf(math.sqrt(2.0))
+_ONE_MINUS_ERF_SQRT2_SQUARED = math.erfc(math.sqrt(2.0)) * (1.0 + ERF_SQRT2)
 
 
 def _itemsize(x: Array, xp: Any) -> int:
@@ -134,18 +135,16 @@ def truncated_erfinv(v: Array, /, *, xp: Any, factor: float = 1.0) -> Array:
     cheaper than :func:`erfinv`'s pieces and just as accurate there.
     """
     poly = _TRUNCATED[_itemsize(v, xp)]
-    y = v * ERF_SQRT2
-    w = _log_one_minus_square(y, xp)
+    # 1 - (c v)**2 as (1 - v)(1 + v) + (1 - c**2) v**2: a sum of two positive terms, each
+    # with a relative error of a few units in the last place.  Forming y = c v first would
+    # round y, and 1 - y near |y| = 0.95 would amplify that rounding twentyfold.
+    product = 1.0 - v
+    product *= 1.0 + v
+    square = v * v
+    square *= _ONE_MINUS_ERF_SQRT2_SQUARED
+    product += square
+    w = xp.log(product)
+    w *= -1.0
     result = _horner(w, poly, factor * ERF_SQRT2, xp)
     result *= v
     return result
-
-
-def ndtri(p: Array, /, *, xp: Any) -> Array:
-    """The inverse of the standard normal CDF, ``sqrt(2) * erfinv(2p - 1)``.
-
-    Accurate in the relative sense where ``2p - 1`` is exact, that is for
-    ``p >= 0.25`` and on the uniform grids the transforms use; it is not a tail-accurate
-    ``ndtri`` for tiny ``p`` (the transforms never need one).
-    """
-    return erfinv(2.0 * p - 1.0, xp=xp, factor=math.sqrt(2.0))
