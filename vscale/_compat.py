@@ -7,6 +7,8 @@ through ``sys.modules`` inside array-api-compat.
 
 from __future__ import annotations
 
+from typing import Any
+
 from array_api_compat import (
     array_namespace,
     device,
@@ -31,7 +33,7 @@ __all__ = [
 ]
 
 
-def standard_namespace(module: object) -> object:
+def standard_namespace(module: Any) -> Any:
     """The array-API-compatible namespace for a framework module or namespace.
 
     ``numpy``, ``torch`` and ``cupy`` (and array-api-compat's wrappers of them) map to

@@ -7,7 +7,10 @@ import math
 import numbers
 import operator
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .core.transforms import Kind
 
 MODES = ("fan_in", "fan_out", "fan_avg")
 DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
@@ -35,12 +38,12 @@ def validate_mode(mode: Any) -> str:
     return mode.lower()
 
 
-def validate_distribution(distribution: Any) -> str:
+def validate_distribution(distribution: Any) -> Kind:
     if isinstance(distribution, str):
         name = distribution.lower()
         name = DISTRIBUTION_ALIASES.get(name, name)
         if name in DISTRIBUTIONS:
-            return name
+            return name  # type: ignore[return-value]  # membership checked above
     allowed = set(DISTRIBUTIONS) | set(DISTRIBUTION_ALIASES)
     raise ValueError(
         f"Invalid `distribution` argument: expected one of {allowed} (case-insensitive); "

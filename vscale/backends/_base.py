@@ -18,7 +18,7 @@ class Backend:
     the core never asks which framework it runs on.
     """
 
-    framework_name: ClassVar[str]
+    framework_name: str
     #: Values per chunk of the transform.  Fixed per backend, never derived from the
     #: memory available, so seeded results do not depend on the machine.
     chunk_size: ClassVar[int] = 1 << 16
