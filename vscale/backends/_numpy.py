@@ -11,6 +11,7 @@ from ._base import Backend, device_error, numpy_generator
 
 class NumpyBackend(Backend):
     framework_name = "numpy"
+    writable_views = True
 
     def native_dtype(self, name: str) -> Any | None:
         # NumPy has no bfloat16 of its own; ml_dtypes' is not an array-API dtype.
@@ -28,3 +29,7 @@ class NumpyBackend(Backend):
         # Generator.random uses the top 24 (float32) or 53 (float64) bits of each draw:
         # exactly the grid k * eps/2 that the core expects.
         return generator.random(count, dtype=dtype)
+
+    def fill_uniform(self, generator: np.random.Generator, out: Any, device: Any) -> None:
+        # Same stream as uniform(): random(out=) consumes the bit generator identically.
+        generator.random(out=out, dtype=out.dtype)

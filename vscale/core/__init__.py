@@ -1,8 +1,16 @@
 """vscale's backend-agnostic core: only the array API standard and ``xp`` arguments."""
 
-from .erfinv import erfinv, truncated_erfinv
+from .erfinv import erfinv, erfinv_half, truncated_erfinv, truncated_erfinv_half
 from .fans import compute_fans
-from .transforms import NORMAL_REACH, TRUNCATED_STD, Transform, apply, centre_uniforms, make_transform
+from .transforms import (
+    NORMAL_REACH,
+    TRUNCATED_STD,
+    Transform,
+    apply,
+    centre_uniforms,
+    half_centre_uniforms,
+    make_transform,
+)
 
 __all__ = [
     "NORMAL_REACH",
@@ -12,6 +20,9 @@ __all__ = [
     "centre_uniforms",
     "compute_fans",
     "erfinv",
+    "erfinv_half",
+    "half_centre_uniforms",
     "make_transform",
     "truncated_erfinv",
+    "truncated_erfinv_half",
 ]

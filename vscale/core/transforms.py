@@ -7,16 +7,20 @@ step maps the grid exactly onto the symmetric open grid
 ``v = (2k + 1 - 2**b) * 2**-b`` inside ``(-1, 1)``: no draw maps to an endpoint, so the
 inverse CDF is finite everywhere, and the set of values is symmetric about 0.
 
-The chunk loop, the random numbers and the output array belong to the caller
-(:mod:`vscale._sampling`); these functions only see arrays and ``xp``.
+:func:`apply` takes the first step as ``h = v / 2`` in one exact subtraction and
+folds the factor 2 into the constants that follow, and it overwrites ``u``: the result
+is ``u`` itself unless a clip needs a new array, so the caller can draw into the output
+and transform there.  The chunk loop, the random numbers and the output array belong to
+the caller (:mod:`vscale._sampling`); these functions only see arrays and ``xp``.
 """
 
 from __future__ import annotations
 
 import math
+import struct
 from typing import Any, Literal, NamedTuple
 
-from .erfinv import erfinv, truncated_erfinv
+from .erfinv import erfinv_half, truncated_erfinv_half
 
 Array = Any
 Kind = Literal["truncated_normal", "untruncated_normal", "uniform"]
@@ -61,17 +65,55 @@ def centre_uniforms(u: Array, /, *, xp: Any) -> Array:
     return u
 
 
+def half_centre_uniforms(u: Array, /, *, xp: Any) -> Array:
+    """Map draws on the grid ``k * eps/2`` of ``[0, 1)`` to ``v / 2``, in place.
+
+    ``v / 2 = (2k + 1 - 2**b) * 2**-(b + 1)`` is an odd integer below ``2**b`` times a
+    power of two, hence representable, and ``1/2 - eps/4`` is representable too, so the
+    single subtraction ``u - (1/2 - eps/4)`` is exact: one pass instead of
+    :func:`centre_uniforms`' two, with the factor 2 folded into what follows.
+    """
+    u -= (1.0 - xp.finfo(u.dtype).eps / 2) / 2
+    return u
+
+
+def round_toward_zero(value: float, bits: int) -> float:
+    """The float32 (``bits=32``) or float64 number nearest to ``value`` towards zero."""
+    if bits == 64:
+        return value
+    # struct's "f" rounds to the nearest float32; step back one ulp if that went outwards.
+    (rounded,) = struct.unpack("<f", struct.pack("<f", value))
+    if abs(rounded) > abs(value):
+        (as_int,) = struct.unpack("<i", struct.pack("<f", rounded))
+        (rounded,) = struct.unpack("<f", struct.pack("<i", as_int - 1))
+    return rounded
+
+
 def apply(u: Array, transform: Transform, /, *, xp: Any) -> Array:
-    """Turn a chunk of uniform draws into values of ``transform``'s distribution."""
-    v = centre_uniforms(u, xp=xp)
+    """Turn a chunk of uniform draws into values of ``transform``'s distribution.
+
+    ``u`` is overwritten: the result is ``u`` itself where no new array is needed (the
+    untruncated normal, and the uniform whose clip is provably void), else a new array.
+    """
+    h = half_centre_uniforms(u, xp=xp)
     if transform.kind == "truncated_normal":
-        x = truncated_erfinv(v, xp=xp, factor=transform.factor)
-    elif transform.kind == "untruncated_normal":
-        return erfinv(v, xp=xp, factor=transform.factor)
-    else:
-        x = v
-        x *= transform.factor
-    return xp.clip(x, -transform.bound, transform.bound)
+        x = truncated_erfinv_half(h, xp=xp, factor=transform.factor)
+        # The exact values stay ~2 ulps inside 2 sigma at the outermost grid point, less
+        # than the polynomial's and the roundings' error: the clip is needed.
+        return xp.clip(x, -transform.bound, transform.bound)
+    if transform.kind == "untruncated_normal":
+        return erfinv_half(h, xp=xp, factor=transform.factor)
+    # The half-width F is rounded towards zero in the working dtype (not to nearest):
+    # |v| <= 1 - eps/2 < 1 gives |v * F| < F, and rounding to nearest is monotone with
+    # F representable, so |fl(v * F)| <= F <= the exact half-width.  When the output
+    # dtype is the working dtype, F is the output's bound and clipping cannot change a
+    # value; only a narrower output (float16, bfloat16) has a bound below F to clip to.
+    # 2 * F is exact, and 2F * h = F * v is the same real product, rounded once.
+    half_width = round_toward_zero(transform.factor, xp.finfo(u.dtype).bits)
+    h *= 2.0 * half_width
+    if half_width <= transform.bound:
+        return h
+    return xp.clip(h, -transform.bound, transform.bound)
 
 
 def make_transform(kind: Kind, spread: float, bound: float) -> Transform:
