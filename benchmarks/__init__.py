@@ -1,5 +1,4 @@
-"""vscale's benchmark harness: vscale against every installed peer, per backend.
+"""``python -m benchmarks`` from the repository root runs :mod:`vscale.bench.run`.
 
-Run ``python -m benchmarks --help`` from the repository root; :func:`benchmarks.run.main`
-is the entry point for other front ends (a ``vscale bench`` command).
+The harness lives in the package so that the installed ``vscale bench`` command has it too.
 """

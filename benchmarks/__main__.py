@@ -1,7 +1,7 @@
-"""``python -m benchmarks``: see :mod:`benchmarks.run`."""
+"""``python -m benchmarks``: the same as ``vscale bench``."""
 
 import sys
 
-from .run import main
+from vscale.bench.run import main
 
 sys.exit(main())

@@ -1,6 +1,6 @@
 """Plot a report's time per value against size, one panel per device group.
 
-Usage: ``python -m benchmarks.plot [report.json] [out.png]`` (defaults:
+Usage: ``python -m vscale.bench.plot [report.json] [out.png]`` (defaults:
 ``benchmarks/results/report.json`` and ``docs/_static/performance.png``).
 """
 

@@ -60,7 +60,7 @@ def peak_ratio(case: Case, shape: tuple[int, ...]) -> float | None:
 def _rss_in_child(name: str, shape: tuple[int, ...]) -> float | None:
     if not Path("/proc/self/clear_refs").exists():
         return None
-    code = f"from benchmarks.memory import rss_probe; rss_probe({name!r}, {shape!r})"
+    code = f"from vscale.bench.memory import rss_probe; rss_probe({name!r}, {shape!r})"
     root = Path(__file__).resolve().parent.parent
     done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=600)
     if done.returncode != 0:

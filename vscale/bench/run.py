@@ -2,7 +2,7 @@
 
 Usage (from the repository root)::
 
-    python -m benchmarks                      # everything installed, sizes 1e4..1e8
+    vscale bench                              # or python -m benchmarks; everything installed, 1e4..1e8
     python -m benchmarks --quick              # < 2 minutes: sizes 1e4..1e6, 3 repeats
     python -m benchmarks --backends numpy --peers numpy,jax --sizes 1e6,1e7
 
@@ -11,7 +11,7 @@ Each case is one call that creates a float32 kernel of about ``size`` values (sh
 warm-up; the report gives medians in ns per value, the ratio to the group's floor
 (raw uniform draws: NumPy's ``Generator.random`` on the CPU, ``uniform_`` on CUDA),
 vscale's speed-up over each peer, the peak memory of one call as a multiple of the
-output (see :mod:`benchmarks.memory`), and the issue's targets as met / not met.
+output (see :mod:`vscale.bench.memory`), and the issue's targets as met / not met.
 GPU groups are skipped with their reason where no GPU is usable.
 """
 
@@ -44,7 +44,7 @@ COLUMNS = 1000
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="vscale bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="sizes 1e4..1e6, 3 repeats (< 2 minutes)")
     parser.add_argument("--sizes", help="comma-separated value counts, e.g. 1e4,1e6 (default 1e4..1e8)")
     parser.add_argument("--backends", help=f"comma-separated, from {','.join(ALL_BACKENDS)} (default: all usable)")
@@ -195,7 +195,7 @@ def _measure_in_child(
 ) -> list[dict[str, Any]]:
     request = json.dumps([names, shape, repeats, memory, threads])
     env = dict(os.environ, **({"OMP_NUM_THREADS": str(threads)} if threads else {}))
-    code = "import json, sys; from benchmarks.run import measure; " \
+    code = "import json, sys; from vscale.bench.run import measure; " \
         "print(json.dumps(measure(*json.loads(sys.stdin.read()))))"
     root = Path(__file__).resolve().parent.parent
     done = subprocess.run([sys.executable, "-c", code], input=request, cwd=root, env=env, capture_output=True, text=True)

@@ -102,7 +102,7 @@ def make_case(name: str, shape: tuple[int, ...]) -> Case:
     return builder(name, shape, distribution)
 
 
-def _vscale(name: str, shape: tuple[int, ...], distribution: str) -> Case:
+def _vscale(name: str, shape: tuple[int, ...], distribution: Any) -> Case:
     import vscale
 
     init = vscale.VarianceScaling(1.0, "fan_in", distribution, seed=0)
@@ -185,12 +185,12 @@ def _cupy_floor(name: str, shape: tuple[int, ...], distribution: str) -> Case:
     return Case(name, "cuda", lambda: rng.random(shape, dtype=np.float32), "cupy", cupy.cuda.Device().synchronize)
 
 
-def _jax_peer(name: str, shape: tuple[int, ...], distribution: str) -> Case:
+def _jax_peer(name: str, shape: tuple[int, ...], distribution: Any) -> Case:
     import jax
     import jax.numpy as jnp
 
     # JAX calls the untruncated normal "normal" (Keras' "normal" is the truncated one).
-    jax_name = "normal" if distribution == "untruncated_normal" else distribution
+    jax_name: Any = "normal" if distribution == "untruncated_normal" else distribution
     init = jax.nn.initializers.variance_scaling(1.0, "fan_in", jax_name)
     key = jax.random.key(0)
     # Compiled ahead of time for this shape: compilation is a one-off, not the peer's speed.

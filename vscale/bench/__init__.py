@@ -1,0 +1,5 @@
+"""The benchmark harness: ``vscale bench`` or ``python -m benchmarks`` (see :mod:`vscale.bench.run`).
+
+Its peers (JAX, Keras, SciPy, tqdm, Matplotlib, psutil) are the optional ``bench`` extra;
+importing :mod:`vscale` never imports this package.
+"""
