@@ -31,15 +31,16 @@ class BackendCase:
     def framework(self) -> str:
         return self.name.split(":")[0]
 
-    def to_numpy(self, array: Any) -> np.ndarray:
-        """A float64 NumPy copy of a result, whatever its library, dtype or device."""
+    def to_numpy(self, array: Any, dtype: Any = np.float64) -> np.ndarray:
+        """A NumPy copy of a result in ``dtype`` (float64, or complex128 for complex
+        results), whatever its library, dtype or device."""
         if self.framework == "torch":
-            return array.detach().to("cpu", self.module.float64).numpy()
+            return array.detach().to("cpu", getattr(self.module, np.dtype(dtype).name)).numpy()
         if self.framework == "cupy":
-            return self.module.asnumpy(array).astype(np.float64)
+            return self.module.asnumpy(array).astype(dtype)
         if self.framework == "array_api_strict":
-            return np.asarray(self.module.asarray(array, copy=True)._array, dtype=np.float64)
-        return np.asarray(array, dtype=np.float64)
+            return np.asarray(self.module.asarray(array, copy=True)._array, dtype=dtype)
+        return np.asarray(array, dtype=dtype)
 
     def native_dtype(self, name: str) -> Any:
         if self.framework in ("numpy", "cupy"):

@@ -54,7 +54,7 @@ def test_bad_shape(backend, shape, error):
         vscale.VarianceScaling()(shape, xp=backend.module, device=backend.device)
 
 
-@pytest.mark.parametrize(("dtype", "error"), [("int32", ValueError), ("bool", ValueError), ("complex64", ValueError), ("float8", TypeError), ("banana", TypeError)])
+@pytest.mark.parametrize(("dtype", "error"), [("int32", ValueError), ("bool", ValueError), ("float8", TypeError), ("banana", TypeError)])
 def test_bad_dtype_names(backend, dtype, error):
     with pytest.raises(error, match="dtype"):
         vscale.VarianceScaling()((2, 2), dtype, xp=backend.module, device=backend.device)
@@ -62,7 +62,7 @@ def test_bad_dtype_names(backend, dtype, error):
 
 def test_non_float_native_dtypes(backend):
     for name in ("int32", "int64", "bool"):
-        with pytest.raises(ValueError, match="Expected floating point type"):
+        with pytest.raises(ValueError, match="Expected a floating point or complex type"):
             vscale.VarianceScaling()((2,), backend.native_dtype(name), xp=backend.module, device=backend.device)
 
 

@@ -12,8 +12,10 @@ from .backends import Backend
 
 _NON_FLOAT_NAMES = {
     "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-    "complex64", "complex128",
 }  # fmt: skip
+
+#: Complex dtype names and the real dtype of their parts.
+COMPLEX_PARTS = {"complex64": "float32", "complex128": "float64"}
 
 
 def dtype_label(dtype: Any) -> str:
@@ -29,17 +31,27 @@ def dtype_label(dtype: Any) -> str:
 def resolve_dtype(backend: Backend, dtype: Any) -> tuple[str, Any]:
     """``(name, native dtype)`` for a ``dtype`` argument; ``None`` means :func:`floatx`."""
     label = floatx() if dtype is None else dtype_label(dtype)
-    if label in FLOAT_NAMES:
+    if label in FLOAT_NAMES or label in COMPLEX_PARTS:
         native = backend.native_dtype(label)
         if native is not None:
             return label, native
         raise ValueError(
             f"Argument `dtype`={dtype!r} is not available on the {backend.framework_name} backend; "
-            f"use one of {[n for n in FLOAT_NAMES if backend.native_dtype(n) is not None]}."
+            f"use one of {[n for n in _ALL_NAMES if backend.native_dtype(n) is not None]}."
         )
     if label in _NON_FLOAT_NAMES:
-        raise ValueError(f"Expected floating point type for argument `dtype`; received dtype={dtype!r} ({label}).")
-    raise TypeError(f"Argument `dtype` is not a known dtype: received {dtype!r}; expected one of {FLOAT_NAMES}.")
+        raise ValueError(
+            f"Expected a floating point or complex type for argument `dtype`; received dtype={dtype!r} ({label})."
+        )
+    raise TypeError(f"Argument `dtype` is not a known dtype: received {dtype!r}; expected one of {_ALL_NAMES}.")
+
+
+def is_complex(name: str) -> bool:
+    """Whether a name returned by :func:`resolve_dtype` is a complex dtype."""
+    return name in COMPLEX_PARTS
+
+
+_ALL_NAMES = FLOAT_NAMES + tuple(COMPLEX_PARTS)
 
 
 def largest_at_most(value: float, name: str) -> float:
@@ -63,7 +75,9 @@ def largest_at_most(value: float, name: str) -> float:
 
 
 def finfo(name: str) -> tuple[float, float, float]:
-    """``(max, smallest_normal, eps)`` of a float dtype name, bfloat16 included."""
+    """``(max, smallest_normal, eps)`` of a float dtype name (bfloat16 included), or of the
+    parts of a complex one."""
+    name = COMPLEX_PARTS.get(name, name)
     if name == "bfloat16":
         return 3.3895313892515355e38, 1.1754943508222875e-38, 2.0**-7
     info = np.finfo(np.dtype(name))

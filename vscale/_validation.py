@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import numbers
 import operator
+import warnings
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -103,3 +104,64 @@ def _is_integer(value: Any) -> bool:
     if dtype is not None and getattr(value, "ndim", None) == 0:
         return "int" in str(dtype) and "bool" not in str(dtype)
     return False
+
+
+# --- Fan layouts (input_axes / output_axes, layout, groups) --------------------------------
+
+LAYOUTS = ("keras", "torch", "torch_transposed")
+
+
+def validate_layout(layout: Any) -> str:
+    if not isinstance(layout, str) or layout not in LAYOUTS:
+        raise ValueError(f"Invalid `layout` argument: expected one of {LAYOUTS}; received layout={layout!r}.")
+    return layout
+
+
+def validate_groups(groups: Any) -> int:
+    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral):
+        raise TypeError(
+            f"Argument `groups` must be a positive integer; received {groups!r} of type {type(groups).__name__}."
+        )
+    if groups < 1:
+        raise ValueError(f"Argument `groups` must be a positive integer; received groups={groups!r}.")
+    return int(groups)
+
+
+def validate_axes(name: str, axes: Any) -> tuple[int, ...] | None:
+    """``None``, or the axes as a tuple of ints (an int means one axis, as in JAX)."""
+    if axes is None:
+        return None
+    items = (axes,) if _is_integer(axes) else axes
+    if isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
+        raise TypeError(f"Argument `{name}` must be None or a list of integers; received {name}={axes!r}.")
+    result = tuple(items)
+    for axis in result:
+        if not _is_integer(axis):
+            raise TypeError(
+                f"Argument `{name}` must be None or a list of integers; received {name}={axes!r} "
+                f"with entry {axis!r} of type {type(axis).__name__}."
+            )
+    return tuple(operator.index(a) for a in result)
+
+
+def validate_fan_arguments(
+    input_axes: Any, output_axes: Any, layout: Any, groups: Any
+) -> tuple[tuple[int, ...] | None, tuple[int, ...] | None, str, int]:
+    """Check the four fan-layout arguments together; explicit axes exclude layout/groups."""
+    ins, outs = validate_axes("input_axes", input_axes), validate_axes("output_axes", output_axes)
+    layout, groups = validate_layout(layout), validate_groups(groups)
+    if (ins is not None or outs is not None) and (layout != "keras" or groups != 1):
+        raise ValueError(
+            "Arguments `input_axes`/`output_axes` name the fan axes themselves and cannot be combined with "
+            f"`layout` or `groups`; received input_axes={input_axes!r}, output_axes={output_axes!r}, "
+            f"layout={layout!r}, groups={groups!r}."
+        )
+    if (ins is None) != (outs is None):
+        warnings.warn(
+            "Only one of `input_axes` and `output_axes` was given; as in Keras 3, the axes are used only "
+            f"when both are given, so the default rule applies (input_axes={input_axes!r}, "
+            f"output_axes={output_axes!r}).",
+            UserWarning,
+            stacklevel=3,
+        )
+    return ins, outs, layout, groups

@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Any, Literal, NamedTuple
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, NamedTuple, TypeVar
 
-from ._dtypes import finfo, largest_at_most, resolve_dtype
+from ._complex_sampling import sample_complex
+from ._inplace import fill
+from ._dtypes import COMPLEX_PARTS, finfo, is_complex, largest_at_most, resolve_dtype
 from ._sampling import sample
 from ._seeding import SeedStream
 from ._validation import (
     validate_distribution,
+    validate_fan_arguments,
     validate_mode,
     validate_scale,
     validate_seed,
     validate_shape,
 )
 from .backends import get_backend
-from .core import NORMAL_REACH, TRUNCATED_STD, compute_fans, make_transform
+from .core import NORMAL_REACH, TRUNCATED_STD, make_transform
+from .core.complex import complex_bound, make_complex_transform
+from .core.fans import Layout, fans_of
 
+ArrayT = TypeVar("ArrayT")
 Mode = Literal["fan_in", "fan_out", "fan_avg"]
 Distribution = Literal["truncated_normal", "untruncated_normal", "uniform", "normal"]
 
@@ -61,6 +67,21 @@ class VarianceScaling:
         With an integer, each call gives new values, and initializers built with the same
         seed give the same sequence of values for the same sequence of calls (shapes,
         dtypes, backend).  ``None`` draws fresh entropy on every call.
+    input_axes, output_axes : sequence of int, optional
+        Keras 3's arguments: when both are given, ``fan_in``/``fan_out`` are the products
+        of the sizes of these axes (see :func:`vscale.compute_fans`).
+    layout : {"keras", "torch", "torch_transposed"}, default "keras"
+        Where the channels are: ``(*kernel, in, out)``, PyTorch's ``(out, in, *kernel)``
+        or PyTorch's transposed-convolution ``(in, out, *kernel)``.
+    groups : int, default 1
+        Groups of a grouped convolution (the channel count for a depthwise one).
+
+    Notes
+    -----
+    Complex dtypes (``complex64``, ``complex128``) give rotation-invariant values with
+    ``E|w|^2 = scale / n``; see :mod:`vscale.core.complex` for the exact definition.
+    ``get_config`` leaves out ``input_axes``, ``output_axes``, ``layout`` and ``groups``
+    while they have their default values, so that such configs load in Keras 2 and 3.
 
     Examples
     --------
@@ -79,11 +100,19 @@ class VarianceScaling:
         mode: Mode = "fan_in",
         distribution: Distribution = "truncated_normal",
         seed: int | None = None,
+        input_axes: Sequence[int] | None = None,
+        output_axes: Sequence[int] | None = None,
+        *,
+        layout: Layout = "keras",
+        groups: int = 1,
     ) -> None:
         self.scale = validate_scale(scale)
         self.mode = validate_mode(mode)
         self.distribution = validate_distribution(distribution)
         self.seed = validate_seed(seed)
+        self.input_axes, self.output_axes, self.layout, self.groups = validate_fan_arguments(
+            input_axes, output_axes, layout, groups
+        )
         self._seeds = SeedStream(self.seed)
 
     def __call__(self, shape: Any, dtype: Any = None, *, xp: Any = None, device: Any = None) -> Any:
@@ -95,7 +124,8 @@ class VarianceScaling:
             Shape of the weight (``torch.Size`` and NumPy integers are fine).
         dtype : str or dtype, optional
             ``"float16"``, ``"bfloat16"`` (where the backend has it), ``"float32"``,
-            ``"float64"``, or the backend's dtype object; ``None`` means :func:`vscale.floatx`.
+            ``"float64"``, ``"complex64"``, ``"complex128"``, or the backend's dtype object;
+            ``None`` means :func:`vscale.floatx`.
         xp : module, namespace or str, optional
             The array library of the result: ``None`` (NumPy), ``numpy``, ``torch``,
             ``cupy``, ``array_api_strict``, any array-API namespace, or one of those names.
@@ -109,15 +139,50 @@ class VarianceScaling:
         array
             A plain array of the namespace, of exactly ``shape`` and ``dtype``.
         """
-        dims = validate_shape(shape)
+        return self._generate(validate_shape(shape), dtype, xp, device, self._fan_layout())
+
+    def _fan_layout(self) -> tuple[Any, ...]:
+        return self.input_axes, self.output_axes, self.layout, self.groups
+
+    def _generate(self, dims: tuple[int, ...], dtype: Any, xp: Any, device: Any, fan_layout: tuple[Any, ...]) -> Any:
+        """A new array, its fans computed with ``fan_layout`` (see :meth:`_fan_layout`)."""
         backend = get_backend(xp)
         name, native = resolve_dtype(backend, dtype)
         device = backend.resolve_device(device)
-        params = self.parameters(dims)
-        _check_representable(params, self.distribution, name)
+        params = self._parameters(dims, fan_layout)
+        if is_complex(name):
+            _check_representable(params._replace(bound=complex_bound(self.distribution, params.stddev)), name)
+            part = backend.native_dtype(COMPLEX_PARTS[name])
+            rotation = make_complex_transform(self.distribution, params.stddev)
+            return sample_complex(backend, dims, native, part, device, rotation, self._seeds.next())
+        _check_representable(params, name)
         spread = params.bound if self.distribution == "uniform" else params.sigma
         transform = make_transform(self.distribution, spread, largest_at_most(params.bound, name))
         return sample(backend, dims, native, device, transform, self._seeds.next())
+
+    def fill_(self, array: ArrayT) -> ArrayT:
+        """Overwrite ``array`` in place with new values and return it.
+
+        The fans come from ``array.shape`` with this initializer's layout; the values are
+        drawn on the array's namespace, device and dtype (floating or complex), then
+        written through it, views included.  A torch tensor (``nn.Parameter`` too) is
+        written under ``torch.no_grad()`` and records no autograd history.
+
+        Raises
+        ------
+        ValueError
+            For a read-only NumPy array.
+        TypeError
+            For an object that is not an array, or an array type that is immutable.
+
+        Examples
+        --------
+        >>> import numpy as np, vscale
+        >>> w = np.empty((3, 3, 8, 16), dtype=np.float64)
+        >>> vscale.HeUniform(seed=0).fill_(w) is w
+        True
+        """
+        return fill(self, array)
 
     def parameters(self, shape: Any) -> Parameters:
         """Fans, ``n``, deviations and support half-width for a weight of ``shape``.
@@ -129,7 +194,10 @@ class VarianceScaling:
         >>> p.fan_in, p.fan_out, p.n
         (576, 1152, 576.0)
         """
-        fan_in, fan_out = compute_fans(shape)
+        return self._parameters(validate_shape(shape), self._fan_layout())
+
+    def _parameters(self, dims: tuple[int, ...], fan_layout: tuple[Any, ...]) -> Parameters:
+        fan_in, fan_out = fans_of(dims, *fan_layout)
         fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
         n = max(1.0, float(fan))
         stddev = math.sqrt(self.scale / n)
@@ -141,8 +209,20 @@ class VarianceScaling:
         return Parameters(fan_in, fan_out, n, stddev, stddev, math.inf)
 
     def get_config(self) -> dict[str, Any]:
-        """The constructor arguments as a JSON-serializable dict."""
-        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "seed": self.seed}
+        """The constructor arguments as a JSON-serializable dict (fan-layout keys only when set)."""
+        config = {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "seed": self.seed}
+        return {**config, **self._fan_config()}
+
+    def _fan_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {}
+        if self.input_axes is not None or self.output_axes is not None:
+            config["input_axes"] = None if self.input_axes is None else list(self.input_axes)
+            config["output_axes"] = None if self.output_axes is None else list(self.output_axes)
+        if self.layout != "keras":
+            config["layout"] = self.layout
+        if self.groups != 1:
+            config["groups"] = self.groups
+        return config
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> VarianceScaling:
@@ -160,12 +240,12 @@ class VarianceScaling:
 variance_scaling = VarianceScaling
 
 
-def _check_representable(params: Parameters, distribution: str, dtype_name: str) -> None:
+def _check_representable(params: Parameters, dtype_name: str) -> None:
     """Refuse parameters whose values would overflow or underflow the output dtype."""
     largest, smallest_normal, _ = finfo(dtype_name)
     reach = params.bound
-    if distribution == "untruncated_normal":
-        reach = params.stddev * NORMAL_REACH[64 if dtype_name == "float64" else 32]
+    if math.isinf(reach):
+        reach = params.stddev * NORMAL_REACH[64 if dtype_name in ("float64", "complex128") else 32]
     if reach > largest:
         raise ValueError(
             f"Values of this initializer reach {reach:.3g}, beyond the largest {dtype_name} "

@@ -1,0 +1,105 @@
+"""``vscale.torch.init_module``: layouts and groups per module type, and the bias rules."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import pytest
+
+import vscale
+
+torch = pytest.importorskip("torch")
+import vscale.torch as vtorch  # noqa: E402
+
+
+def _net():
+    torch.manual_seed(0)
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(16, 32, 3, groups=4),  # weight (32, 4, 3, 3): fan_in 36, fan_out 72
+        torch.nn.Conv2d(32, 32, 5, groups=32),  # depthwise (32, 1, 5, 5): fans 25, 25
+        torch.nn.ConvTranspose1d(12, 24, 4, groups=3),  # weight (12, 8, 4): fan_in 16, fan_out 32
+        torch.nn.BatchNorm2d(32),
+        torch.nn.Linear(300, 200),  # weight (200, 300): fan_in 300, fan_out 200
+        torch.nn.Embedding(500, 64, padding_idx=3),  # weight (500, 64): fan_in 500, fan_out 64
+    )
+
+
+# (module index, fan_in, fan_out) derived by hand from the connections of each layer.
+FANS = [(0, 36, 72), (1, 25, 25), (2, 16, 32), (4, 300, 200), (5, 500, 64)]
+
+
+def test_weights_get_the_fans_of_their_module_type():
+    net = _net()
+    names = vtorch.init_module(net, vscale.GlorotUniform(seed=0))
+    assert names == ["0.weight", "1.weight", "2.weight", "4.weight", "5.weight"]
+    for index, fan_in, fan_out in FANS:
+        weight = net[index].weight.detach()
+        bound = math.sqrt(6.0 / (fan_in + fan_out))
+        peak = float(weight.abs().max())
+        assert peak <= bound, index
+        # n uniform draws: P(max |w| < (1 - d) b) = (1 - d)**n; d = 20/n makes it < 2e-9.
+        assert peak > (1 - 20 / weight.numel()) * bound, index
+        assert net[index].weight.requires_grad and net[index].weight.grad_fn is None
+
+
+def test_embedding_padding_row_is_zeroed_again():
+    net = _net()
+    vtorch.init_module(net, "he_normal")
+    embedding = net[5].weight.detach()
+    assert torch.all(embedding[3] == 0) and torch.all(embedding[4] != 0)
+
+
+def test_other_modules_are_left_alone():
+    net = _net()
+    with torch.no_grad():
+        net[3].weight.fill_(2.0)
+    vtorch.init_module(net, "he_uniform")
+    assert torch.all(net[3].weight == 2.0) and torch.all(net[3].bias == 0)
+
+
+@pytest.mark.parametrize("rule", ["zeros", "keep", "torch"])
+def test_bias_rules(rule):
+    net = _net()
+    before = net[4].bias.detach().clone()
+    vtorch.init_module(net, vscale.HeUniform(seed=1), bias=rule)
+    bias = net[4].bias.detach()
+    if rule == "zeros":
+        assert torch.all(bias == 0) and torch.all(net[0].bias == 0)
+    elif rule == "keep":
+        assert torch.equal(bias, before)
+    else:
+        assert not torch.equal(bias, before)
+        assert float(bias.abs().max()) <= 1 / math.sqrt(300)
+        assert float(net[0].bias.detach().abs().max()) <= 1 / math.sqrt(36)
+
+
+def test_seeded_initializer_gives_reproducible_distinct_weights():
+    first, second = _net(), _net()
+    vtorch.init_module(first, vscale.HeNormal(seed=5))
+    vtorch.init_module(second, vscale.HeNormal(seed=5))
+    assert torch.equal(first[4].weight, second[4].weight)
+    assert not torch.equal(first[0].weight[:1, :1], first[1].weight[:1, :1])
+
+
+def test_the_initializers_own_layout_is_ignored():
+    a, b = _net(), _net()
+    vtorch.init_module(a, vscale.HeUniform(seed=2))
+    vtorch.init_module(b, vscale.HeUniform(seed=2, layout="torch_transposed"))
+    assert torch.equal(a[0].weight, b[0].weight)
+
+
+def test_errors():
+    with pytest.raises(ValueError, match=r"Invalid `bias` argument.*bias='none'"):
+        vtorch.init_module(_net(), "he_normal", bias="none")
+    with pytest.raises(TypeError, match=r"`module` must be a torch.nn.Module; received list"):
+        vtorch.init_module([], "he_normal")
+    with pytest.raises(ValueError, match=r"Unknown initializer"):
+        vtorch.init_module(_net(), "kaiming")
+
+
+def test_importing_vscale_and_its_torch_module_imports_no_framework():
+    code = "import sys, vscale, vscale.torch; print('torch' in sys.modules, 'cupy' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["False", "False"]

@@ -1,0 +1,87 @@
+"""Filling existing arrays in place: ``VarianceScaling.fill_`` and ``vscale.init_``.
+
+The new values are drawn first, on the array's own namespace, device and dtype, then
+written through the array (and through any view it is), so that a failure leaves the
+array untouched.  PyTorch tensors are written under ``torch.no_grad()``: an
+``nn.Parameter`` stays a leaf without autograd history.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ._compat import array_namespace, device, is_array_api_obj, is_numpy_array, is_torch_array, is_writeable_array
+
+if TYPE_CHECKING:
+    from .initializers import VarianceScaling
+
+ArrayT = TypeVar("ArrayT")
+
+
+def fill(initializer: VarianceScaling, array: ArrayT, fan_layout: tuple[Any, ...] | None = None) -> ArrayT:
+    """Overwrite ``array`` with ``initializer``'s values; fans from ``fan_layout`` if given."""
+    _check_writeable(array)
+    arr: Any = array
+    layout = initializer._fan_layout() if fan_layout is None else fan_layout
+    values = initializer._generate(tuple(int(d) for d in arr.shape), arr.dtype, array_namespace(arr), device(arr), layout)
+    if is_torch_array(arr):
+        with sys.modules["torch"].no_grad():
+            arr.copy_(values)
+    else:
+        arr[...] = values
+    return array
+
+
+def _check_writeable(array: Any) -> None:
+    if not is_array_api_obj(array):
+        raise TypeError(
+            f"Argument `array` must be an array to fill in place (NumPy, CuPy, torch, or another array-API "
+            f"array); received an object of type {type(array).__name__}."
+        )
+    if is_writeable_array(array):
+        return
+    if is_numpy_array(array):
+        raise ValueError(
+            "Argument `array` is read-only (its flags.writeable is False); pass a writeable array, "
+            "or create a new one by calling the initializer with the shape."
+        )
+    raise TypeError(
+        f"Argument `array` of type {type(array).__module__}.{type(array).__name__} is immutable and cannot be "
+        "filled in place; create a new array by calling the initializer with the shape and xp=."
+    )
+
+
+def init_(array: ArrayT, initializer: Any) -> ArrayT:
+    """Fill ``array`` in place with ``initializer`` and return it (PyTorch's ``init.*_`` idiom).
+
+    Parameters
+    ----------
+    array : array
+        A writeable NumPy or CuPy array, torch tensor (an ``nn.Parameter`` too) or other
+        writeable array-API array, of a floating or complex dtype; views are written
+        through.  Its dtype, device and memory are kept.
+    initializer : VarianceScaling or identifier
+        An initializer, or anything :func:`vscale.get` accepts (``"he_normal"``, a config).
+        Its ``layout`` (or axes) and ``groups`` decide the fans.
+
+    Returns
+    -------
+    array
+        ``array`` itself.
+
+    Examples
+    --------
+    >>> import numpy as np, vscale
+    >>> w = np.zeros((64, 32), dtype=np.float32)
+    >>> vscale.init_(w, vscale.HeNormal(seed=0, layout="torch")) is w
+    True
+    >>> bool(np.any(w != 0)), w.dtype
+    (True, dtype('float32'))
+    """
+    from ._registry import get
+
+    resolved = get(initializer)
+    if resolved is None:
+        raise TypeError("Argument `initializer` must be an initializer or an identifier for one; received None.")
+    return resolved.fill_(array)

@@ -1,0 +1,104 @@
+"""``vscale.get`` and ``vscale.serialize``: initializers by name, config or Keras-style dict."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from .family import PRESETS
+from .initializers import VarianceScaling
+
+_CLASSES: tuple[type[VarianceScaling], ...] = (VarianceScaling, *PRESETS)
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _key(name: str) -> str:
+    """``"GlorotUniform"``, ``"glorot_uniform"`` and ``"GLOROT_UNIFORM"`` all give one key."""
+    return name.replace("_", "").lower()
+
+
+_BY_KEY = {_key(cls.__name__): cls for cls in _CLASSES}
+KNOWN_NAMES: tuple[str, ...] = tuple(n for cls in _CLASSES for n in (cls.__name__, _snake(cls.__name__)))
+
+
+def _lookup(name: str) -> type[VarianceScaling]:
+    cls = _BY_KEY.get(_key(name))
+    if cls is None:
+        raise ValueError(f"Unknown initializer: received {name!r}; known names are {list(KNOWN_NAMES)}.")
+    return cls
+
+
+def get(identifier: Any) -> VarianceScaling | None:
+    """Return an initializer for ``identifier``, as ``keras.initializers.get`` does.
+
+    Parameters
+    ----------
+    identifier : str, dict, VarianceScaling, class or None
+        - a name in either case style (``"HeNormal"``, ``"he_normal"``): a new instance
+          with default arguments;
+        - a Keras-style serialized dict ``{"class_name": ..., "config": {...}}`` (other
+          keys such as ``"module"`` and ``"registered_name"`` are ignored, so Keras'
+          own ``serialize`` output loads);
+        - a config dict without ``"class_name"``: :meth:`VarianceScaling.from_config`;
+        - an initializer instance: returned as it is;
+        - a :class:`VarianceScaling` subclass: a new instance with default arguments;
+        - ``None``: ``None``, as in Keras.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name (the message lists the known ones).
+    TypeError
+        For any other kind of identifier.
+
+    Examples
+    --------
+    >>> import vscale
+    >>> vscale.get("he_normal")
+    HeNormal(seed=None)
+    >>> vscale.get({"class_name": "GlorotUniform", "config": {"seed": 1}, "module": "keras.initializers"})
+    GlorotUniform(seed=1)
+    """
+    if identifier is None or isinstance(identifier, VarianceScaling):
+        return identifier
+    if isinstance(identifier, str):
+        return _lookup(identifier)()
+    if isinstance(identifier, type) and issubclass(identifier, VarianceScaling):
+        return identifier()
+    if isinstance(identifier, Mapping):
+        if "class_name" not in identifier:
+            return VarianceScaling.from_config(identifier)
+        name, config = identifier["class_name"], identifier.get("config", {})
+        if not isinstance(name, str):
+            raise TypeError(f"Key 'class_name' of argument `identifier` must be a str; received {name!r}.")
+        return _lookup(name).from_config(config)
+    raise TypeError(
+        f"Argument `identifier` must be a name, a config or serialized dict, an initializer or its class, "
+        f"or None; received {identifier!r} of type {type(identifier).__name__}."
+    )
+
+
+def serialize(initializer: VarianceScaling) -> dict[str, Any]:
+    """The Keras-style dict of an initializer; :func:`get` turns it back into one.
+
+    Examples
+    --------
+    >>> import vscale
+    >>> vscale.serialize(vscale.HeUniform(seed=3))
+    {'module': 'vscale', 'class_name': 'HeUniform', 'config': {'seed': 3}, 'registered_name': None}
+    """
+    if not isinstance(initializer, VarianceScaling):
+        raise TypeError(
+            f"Argument `initializer` must be a vscale initializer; received {initializer!r} "
+            f"of type {type(initializer).__name__}."
+        )
+    return {
+        "module": "vscale",
+        "class_name": type(initializer).__name__,
+        "config": initializer.get_config(),
+        "registered_name": None,
+    }
