@@ -198,7 +198,7 @@ def format_text(facts: dict[str, Any]) -> str:
             lines.append(f"KS           D={stats['ks_statistic']:.4g}  p={stats['ks_pvalue']:.3g}  (against the exact CDF)")
         else:
             lines.append("KS           (install scipy for the Kolmogorov-Smirnov statistic)")
-        lines.append("histogram    █ observed count, | expected from the exact density")
+        lines.append("histogram    █ observed count; | expected count from the exact density (╪ inside a bar)")
         lines += _describe.render_histogram(facts["histogram"])
     return "\n".join(lines)
 
