@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tracemalloc
@@ -57,12 +58,23 @@ def peak_ratio(case: Case, shape: tuple[int, ...]) -> float | None:
     return _rss_in_child(case.name, shape)
 
 
+def child_environment(**extra: str) -> dict[str, str]:
+    """This environment, with the directory holding this ``vscale`` first on the path.
+
+    Workers must import the same ``vscale`` as the parent, whether it is installed or run
+    from a checkout, whatever their working directory.
+    """
+    package_parent = str(Path(__file__).resolve().parents[2])
+    path = os.pathsep.join(p for p in (package_parent, os.environ.get("PYTHONPATH")) if p)
+    return dict(os.environ, PYTHONPATH=path, **extra)
+
+
 def _rss_in_child(name: str, shape: tuple[int, ...]) -> float | None:
     if not Path("/proc/self/clear_refs").exists():
         return None
     code = f"from vscale.bench.memory import rss_probe; rss_probe({name!r}, {shape!r})"
-    root = Path(__file__).resolve().parent.parent
-    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=600)
+    done = subprocess.run([sys.executable, "-c", code], env=child_environment(), capture_output=True, text=True,
+                          timeout=600)  # fmt: skip
     if done.returncode != 0:
         return None
     return json.loads(done.stdout.strip().splitlines()[-1])["ratio"]

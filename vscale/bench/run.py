@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .cases import DISTRIBUTIONS, case_names, cuda_available, cupy_available, installed, make_case
-from .memory import peak_ratio
+from .memory import child_environment, peak_ratio
 from .report import targets, write_markdown
 
 ALL_BACKENDS = ("numpy", "torch", "torch-cuda", "cupy")
@@ -194,11 +194,10 @@ def _measure_in_child(
     names: list[str], shape: tuple[int, ...], repeats: int, memory: bool, threads: int | None
 ) -> list[dict[str, Any]]:
     request = json.dumps([names, shape, repeats, memory, threads])
-    env = dict(os.environ, **({"OMP_NUM_THREADS": str(threads)} if threads else {}))
+    env = child_environment(**({"OMP_NUM_THREADS": str(threads)} if threads else {}))
     code = "import json, sys; from vscale.bench.run import measure; " \
         "print(json.dumps(measure(*json.loads(sys.stdin.read()))))"
-    root = Path(__file__).resolve().parent.parent
-    done = subprocess.run([sys.executable, "-c", code], input=request, cwd=root, env=env, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", code], input=request, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         why = (done.stderr.strip().splitlines() or ["no output"])[-1]
         return [{"case": n, "size": shape[0] * shape[1], "skipped": f"worker failed: {why}"} for n in names]

@@ -1,0 +1,99 @@
+"""Facts about one draw of an initializer: parameters, sample statistics, histogram.
+
+Pure functions over a NumPy copy of the values, shared by the ``vscale show`` command and
+anything else that wants to report on an initializer.  SciPy is optional (KS statistic).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .core.transforms import TRUNCATED_STD
+
+
+def density(distribution: str, stddev: float, x: np.ndarray) -> np.ndarray:
+    """The exact probability density of ``distribution`` with standard deviation ``stddev``."""
+    x = np.asarray(x, dtype=np.float64)
+    if distribution == "uniform":
+        limit = math.sqrt(3.0) * stddev
+        return np.where(np.abs(x) <= limit, 1.0 / (2.0 * limit), 0.0)
+    sigma = stddev / TRUNCATED_STD if distribution == "truncated_normal" else stddev
+    pdf = np.exp(-0.5 * (x / sigma) ** 2) / (sigma * math.sqrt(2.0 * math.pi))
+    if distribution == "truncated_normal":
+        kept = math.erf(math.sqrt(2.0))  # P(|Z| <= 2)
+        pdf = np.where(np.abs(x) <= 2.0 * sigma, pdf / kept, 0.0)
+    return pdf
+
+
+def cdf(distribution: str, stddev: float, x: np.ndarray) -> np.ndarray:
+    """The exact cumulative distribution function (for the KS statistic)."""
+    x = np.asarray(x, dtype=np.float64)
+    if distribution == "uniform":
+        limit = math.sqrt(3.0) * stddev
+        return np.clip((x + limit) / (2.0 * limit), 0.0, 1.0)
+    from scipy import special
+
+    sigma = stddev / TRUNCATED_STD if distribution == "truncated_normal" else stddev
+    phi = special.ndtr(x / sigma)
+    if distribution == "truncated_normal":
+        low = special.ndtr(-2.0)
+        return np.clip((phi - low) / (1.0 - 2.0 * low), 0.0, 1.0)
+    return phi
+
+
+def sample_statistics(values: np.ndarray, distribution: str, stddev: float, low_precision: bool) -> dict[str, Any]:
+    """Mean, standard deviation (against the expected one), extremes, KS, distinct values."""
+    flat = values.ravel()
+    count = int(flat.size)
+    stats: dict[str, Any] = {"count": count}
+    if count == 0:
+        return stats
+    stats["mean"] = float(flat.mean())
+    stats["mean_standard_error"] = stddev / math.sqrt(count)
+    stats["std"] = float(flat.std())
+    stats["std_ratio"] = stats["std"] / stddev
+    stats["min"] = float(flat.min())
+    stats["max"] = float(flat.max())
+    stats["nan_or_inf"] = int(np.count_nonzero(~np.isfinite(flat)))
+    if low_precision:
+        stats["distinct_values"] = int(np.unique(flat).size)
+    try:
+        from scipy import stats as scipy_stats
+    except ImportError:
+        stats["ks_statistic"] = None
+    else:
+        result = scipy_stats.kstest(flat, lambda x: cdf(distribution, stddev, x))
+        stats["ks_statistic"] = float(result.statistic)
+        stats["ks_pvalue"] = float(result.pvalue)
+    return stats
+
+
+def histogram(values: np.ndarray, distribution: str, stddev: float, bound: float, bins: int = 24) -> dict[str, list[float]]:
+    """Observed counts per bin and the counts the exact density predicts."""
+    flat = values.ravel()
+    reach = bound if math.isfinite(bound) else 4.0 * stddev
+    edges = np.linspace(-reach, reach, bins + 1)
+    observed, _ = np.histogram(np.clip(flat, -reach, reach), bins=edges)
+    # Expected count per bin: N * density at the bin's midpoint * width (Simpson would be
+    # closer, but the picture only needs the shape).
+    centres = (edges[:-1] + edges[1:]) / 2
+    expected = flat.size * density(distribution, stddev, centres) * (edges[1] - edges[0])
+    return {"edges": edges.tolist(), "observed": observed.astype(float).tolist(), "expected": expected.tolist()}
+
+
+def render_histogram(hist: dict[str, list[float]], width: int = 50) -> list[str]:
+    """Text rows: the bin's centre, a bar of observed counts, and ``|`` where the density says."""
+    edges, observed, expected = hist["edges"], hist["observed"], hist["expected"]
+    top = max(max(observed), max(expected), 1.0)
+    rows = []
+    for i, (seen, predicted) in enumerate(zip(observed, expected)):
+        centre = (edges[i] + edges[i + 1]) / 2
+        bar = list("█" * round(width * seen / top))
+        marker = min(round(width * predicted / top), width)
+        bar += [" "] * (width + 1 - len(bar))
+        bar[marker] = "|" if bar[marker] == " " else "╪"
+        rows.append(f"{centre:+11.4g} {''.join(bar).rstrip()}")
+    return rows

@@ -1,0 +1,288 @@
+"""The ``vscale`` command: look at an initializer before you use it.
+
+``vscale show IDENTIFIER --shape ...`` prints the fans, ``n``, the standard deviation and
+the support, draws the tensor on the chosen backend and device, and prints its statistics
+and a histogram against the exact density; ``vscale bench`` runs the benchmark harness.
+Bad arguments print one line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import math
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from . import _describe
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """An argument the command cannot use; reported on one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="vscale",
+        description="Keras' VarianceScaling family on NumPy, PyTorch, CuPy and array-API namespaces.",
+        epilog="Examples: vscale show he_normal --shape 3 3 64 128; "
+        "vscale show 'VarianceScaling(scale=0.5, distribution=\"uniform\")' --shape 256 256 --backend torch; "
+        "vscale bench --quick",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    show = commands.add_parser(
+        "show",
+        help="describe an initializer for a shape, draw it, and print statistics and a histogram",
+        description="Print the fans, n, standard deviation and support of an initializer for a shape, "
+        "then draw the tensor and print its statistics against the exact distribution and a "
+        "histogram against the exact density.",
+    )
+    show.add_argument(
+        "identifier",
+        metavar="IDENTIFIER",
+        help="a preset name (he_normal, GlorotUniform, ...), a spec like "
+        "'VarianceScaling(scale=2.0, mode=\"fan_out\")', or a JSON config "
+        '(\'{"class_name": "HeNormal", "config": {"seed": 1}}\' or \'{"scale": 2.0}\')',
+    )
+    show.add_argument("--shape", type=int, nargs="+", required=True, metavar="N", help="the weight shape, e.g. 3 3 64 128")
+    show.add_argument("--backend", default="numpy", choices=("numpy", "torch", "cupy", "array_api_strict"),
+                      help="array library to draw with (default: numpy)")  # fmt: skip
+    show.add_argument("--device", default=None, help="device of the backend, e.g. cpu, cuda, cuda:1 (default: the backend's)")
+    show.add_argument("--dtype", default=None, help="float16, bfloat16, float32 or float64 (default: vscale.floatx())")
+    show.add_argument("--seed", type=int, default=None, help="seed for the draw (default: the identifier's, else fresh entropy)")
+    show.add_argument("--layout", default=None, help="weight layout: keras, torch or torch_transposed")
+    show.add_argument("--groups", type=int, default=None, help="convolution groups, with a torch layout")
+    show.add_argument("--bins", type=int, default=24, help="histogram bins (default: 24)")
+    show.add_argument("--plot", metavar="FILE.png", default=None, help="also write a Matplotlib figure (needs matplotlib)")
+    show.add_argument("--json", action="store_true", help="print the facts as JSON instead of text")
+    show.set_defaults(run=run_show)
+
+    bench = commands.add_parser(
+        "bench",
+        help="run the benchmark harness and print the ratio table",
+        description="Time vscale against the installed peers (NumPy, torch.nn.init, JAX, Keras, SciPy). "
+        "Arguments after 'bench' go to the harness; see 'vscale bench --help'.",
+        add_help=False,
+    )
+    bench.add_argument("harness_args", nargs=argparse.REMAINDER, help="arguments for the benchmark harness")
+    bench.set_defaults(run=run_bench)
+    return parser
+
+
+def resolve_identifier(text: str) -> Any:
+    """An initializer from a preset name, a ``Name(key=value, ...)`` spec or a JSON config."""
+    import vscale
+
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            config = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise UsageError(f"IDENTIFIER looks like JSON but does not parse: {error}") from None
+        if isinstance(config, dict) and "class_name" not in config:
+            return vscale.VarianceScaling.from_config(config)
+        return vscale.get(config)
+    if "(" in text:
+        return _from_spec(text)
+    return vscale.get(text)
+
+
+def _from_spec(text: str) -> Any:
+    import vscale
+
+    try:
+        node = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        raise UsageError(f"IDENTIFIER {text!r} is not a Name(key=value, ...) spec") from None
+    if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
+        raise UsageError(f"IDENTIFIER {text!r} is not a Name(key=value, ...) spec")
+    try:
+        args = [ast.literal_eval(arg) for arg in node.args]
+        kwargs = {kw.arg: ast.literal_eval(kw.value) for kw in node.keywords if kw.arg is not None}
+    except ValueError:
+        raise UsageError(f"IDENTIFIER {text!r}: arguments must be literals (numbers, strings, None)") from None
+    template = vscale.get(node.func.id)
+    assert template is not None  # get() returns None only for None
+    return type(template)(*args, **kwargs)
+
+
+def _with_overrides(init: Any, args: argparse.Namespace) -> Any:
+    overrides = {k: v for k, v in (("seed", args.seed), ("layout", args.layout), ("groups", args.groups)) if v is not None}
+    if not overrides:
+        return init
+    config = init.get_config()
+    config.update(overrides)
+    return type(init).from_config(config)
+
+
+def describe(args: argparse.Namespace) -> dict[str, Any]:
+    """Everything ``show`` reports, as a JSON-serializable dict."""
+    import vscale
+
+    init = _with_overrides(resolve_identifier(args.identifier), args)
+    shape = tuple(args.shape)
+    params = init.parameters(shape)
+    values = init(shape, args.dtype, xp=args.backend, device=args.device)
+    dtype = args.dtype or vscale.floatx()
+    host = _to_numpy(values)
+    low_precision = dtype in ("float16", "bfloat16")
+    facts: dict[str, Any] = {
+        "initializer": repr(init),
+        "config": init.get_config(),
+        "shape": list(shape),
+        "dtype": dtype,
+        "backend": args.backend,
+        "device": str(_device_of(values)),
+        "fan_in": params.fan_in,
+        "fan_out": params.fan_out,
+        "n": params.n,
+        "stddev": params.stddev,
+        "sigma": params.sigma,
+        "support": [-params.bound, params.bound],
+        "statistics": _describe.sample_statistics(host, init.distribution, params.stddev, low_precision),
+    }
+    if host.size:
+        facts["histogram"] = _describe.histogram(host, init.distribution, params.stddev, params.bound, args.bins)
+    facts["_values"] = host
+    return facts
+
+
+def _to_numpy(values: Any) -> Any:
+    import numpy as np
+
+    if hasattr(values, "detach"):  # torch, bfloat16 included
+        return values.detach().float().cpu().numpy()
+    if hasattr(values, "get") and type(values).__module__.startswith("cupy"):
+        return values.get()
+    if type(values).__module__.startswith("array_api_strict"):
+        return np.from_dlpack(values)
+    return np.asarray(values)
+
+
+def _device_of(values: Any) -> Any:
+    from ._compat import device
+
+    return device(values)
+
+
+def format_text(facts: dict[str, Any]) -> str:
+    stats = facts["statistics"]
+    lines = [
+        f"initializer  {facts['initializer']}",
+        f"tensor       shape {tuple(facts['shape'])}, {facts['dtype']}, {facts['backend']} on {facts['device']}",
+        f"fans         fan_in={facts['fan_in']}  fan_out={facts['fan_out']}  n={facts['n']:g}",
+        f"stddev       {facts['stddev']:.6g}"
+        + (f"  (normal before truncation: sigma={facts['sigma']:.6g})" if facts["sigma"] != facts["stddev"] else ""),
+        f"support      [{facts['support'][0]:.6g}, {facts['support'][1]:.6g}]",
+        f"drawn        {stats['count']} values",
+    ]
+    if stats["count"]:
+        lines += [
+            f"mean         {stats['mean']:+.4g}  (expected 0; standard error {stats['mean_standard_error']:.2g})",
+            f"std          {stats['std']:.6g}  (expected {facts['stddev']:.6g}; ratio {stats['std_ratio']:.4f})",
+            f"min / max    {stats['min']:+.6g} / {stats['max']:+.6g}   non-finite: {stats['nan_or_inf']}",
+        ]
+        if "distinct_values" in stats:
+            lines.append(f"distinct     {stats['distinct_values']} different {facts['dtype']} values")
+        if stats.get("ks_statistic") is not None:
+            lines.append(f"KS           D={stats['ks_statistic']:.4g}  p={stats['ks_pvalue']:.3g}  (against the exact CDF)")
+        else:
+            lines.append("KS           (install scipy for the Kolmogorov-Smirnov statistic)")
+        lines.append("histogram    █ observed count; | expected count from the exact density (╪ inside a bar)")
+        lines += _describe.render_histogram(facts["histogram"])
+    return "\n".join(lines)
+
+
+def write_plot(facts: dict[str, Any], path: str) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise UsageError("--plot needs matplotlib: pip install 'vscale[plot]'") from None
+    import numpy as np
+
+    values = facts["_values"].ravel()
+    support = facts["support"]
+    reach = support[1] if math.isfinite(support[1]) else 4.0 * facts["stddev"]
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
+    ax.hist(values, bins=max(10, len(facts.get("histogram", {}).get("observed", [])) * 2), range=(-reach, reach),
+            density=True, color="#7aa6c2", label="drawn values")  # fmt: skip
+    grid = np.linspace(-reach, reach, 400)
+    ax.plot(grid, _describe.density(facts["config"].get("distribution", "truncated_normal"), facts["stddev"], grid),
+            color="#c0392b", label="exact density")  # fmt: skip
+    ax.set_title(f"{facts['initializer']}\nshape {tuple(facts['shape'])}, {facts['dtype']}, {facts['backend']}", fontsize=8)
+    ax.set_xlabel("value")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def run_show(args: argparse.Namespace) -> int:
+    if args.bins < 2:
+        raise UsageError(f"--bins must be at least 2; received {args.bins}")
+    facts = describe(args)
+    if args.plot:
+        write_plot(facts, args.plot)
+    facts.pop("_values")
+    if args.json:
+        print(json.dumps(_jsonable(facts), indent=2))
+    else:
+        print(format_text(facts))
+        if args.plot:
+            print(f"plot         written to {args.plot}")
+    return 0
+
+
+def _jsonable(value: Any) -> Any:
+    """Strict JSON: infinite bounds (the untruncated normal's support) become "inf"/"-inf"."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    from .bench.run import main as bench_main
+
+    return bench_main(list(args.harness_args))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bench"]:
+        # Everything after "bench" belongs to the harness's own parser, options included.
+        return run_bench(argparse.Namespace(harness_args=argv[1:]))
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except BrokenPipeError:
+        # The reader (``| head``) went away: not an error of ours; silence the final flush.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        return 0
+    except (UsageError, ValueError, TypeError, KeyError) as error:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        print(f"vscale {args.command}: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
