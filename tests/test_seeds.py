@@ -46,25 +46,32 @@ def test_unseeded_calls_differ(backend):
     assert not np.array_equal(call(vscale.VarianceScaling(), backend), call(vscale.VarianceScaling(), backend))
 
 
+THREADS, CALLS_PER_THREAD = 8, 200
+
+
 def test_threads_never_share_a_stream(backend):
-    """8 threads x 25 calls on one initializer give the same set as 200 sequential calls."""
+    """8 threads x 200 calls on one seeded initializer give exactly the 1 600 results of 1 600
+    sequential calls: no two calls share a stream, and none is skipped or repeated."""
     shared = vscale.VarianceScaling(seed=9)
     results: list[bytes] = []
     lock = threading.Lock()
+    start = threading.Barrier(THREADS)
 
     def work():
-        for _ in range(25):
+        start.wait()  # all threads call at once
+        for _ in range(CALLS_PER_THREAD):
             values = call(shared, backend, shape=(32,))
             with lock:
                 results.append(values.tobytes())
 
-    threads = [threading.Thread(target=work) for _ in range(8)]
+    threads = [threading.Thread(target=work) for _ in range(THREADS)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    total = THREADS * CALLS_PER_THREAD
     sequential = vscale.VarianceScaling(seed=9)
-    expected = {call(sequential, backend, shape=(32,)).tobytes() for _ in range(200)}
-    assert len(results) == 200
-    assert len(set(results)) == 200
-    assert set(results) == expected
+    expected = [call(sequential, backend, shape=(32,)).tobytes() for _ in range(total)]
+    assert len(results) == total
+    assert len(set(results)) == total, "two calls shared a stream"
+    assert set(results) == set(expected)

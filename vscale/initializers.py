@@ -6,12 +6,15 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, NamedTuple, TypeVar
 
+import numpy as np
+
 from ._complex_sampling import sample_complex
 from ._inplace import fill
 from ._dtypes import COMPLEX_PARTS, finfo, is_complex, largest_at_most, resolve_dtype
 from ._sampling import sample
 from ._seeding import SeedStream
 from ._validation import (
+    validate_allocation,
     validate_distribution,
     validate_fan_arguments,
     validate_mode,
@@ -149,6 +152,7 @@ class VarianceScaling:
         backend = get_backend(xp)
         name, native = resolve_dtype(backend, dtype)
         device = backend.resolve_device(device)
+        validate_allocation(dims, dims, name, _itemsize(name), backend.memory_bytes(device))
         params = self._parameters(dims, fan_layout)
         if is_complex(name):
             _check_representable(params._replace(bound=complex_bound(self.distribution, params.stddev)), name)
@@ -198,6 +202,11 @@ class VarianceScaling:
 
     def _parameters(self, dims: tuple[int, ...], fan_layout: tuple[Any, ...]) -> Parameters:
         fan_in, fan_out = fans_of(dims, *fan_layout)
+        if max(fan_in, fan_out) >= 2**1023:  # in __call__, only shapes with a zero dimension get here
+            raise ValueError(
+                f"Argument `shape` gives fans of about (2**{fan_in.bit_length()}, 2**{fan_out.bit_length()}), "
+                f"beyond the float64 range; received a shape of rank {len(dims)}."
+            )
         fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
         n = max(1.0, float(fan))
         stddev = math.sqrt(self.scale / n)
@@ -240,8 +249,21 @@ class VarianceScaling:
 variance_scaling = VarianceScaling
 
 
+def _itemsize(dtype_name: str) -> int:
+    return 2 if dtype_name == "bfloat16" else np.dtype(dtype_name).itemsize
+
+
 def _check_representable(params: Parameters, dtype_name: str) -> None:
-    """Refuse parameters whose values would overflow or underflow the output dtype."""
+    """Refuse parameters whose values would overflow or underflow the output dtype.
+
+    Besides the output dtype's own range, the working dtype (float32 for float16, bfloat16
+    and float32 results, float64 for float64) must carry the values at full precision: the
+    transforms fold the deviation into their polynomial coefficients, and with a deviation
+    below ``smallest_normal / eps`` of the working dtype (float32: 2**-103 = 9.9e-32)
+    some of those products are subnormal; measured, float32 results then drift to hundreds
+    of ulps (tests/test_numerics_extremes.py).  float64's floor, 2**-970, lies far below any
+    deviation a float64 ``scale`` can produce with a fan up to 2**53.
+    """
     largest, smallest_normal, _ = finfo(dtype_name)
     reach = params.bound
     if math.isinf(reach):
@@ -255,4 +277,12 @@ def _check_representable(params: Parameters, dtype_name: str) -> None:
         raise ValueError(
             f"The standard deviation {params.stddev:.3g} is below the smallest normal {dtype_name} "
             f"({smallest_normal:.3g}): values would be subnormal or zero; raise `scale` or use a wider dtype."
+        )
+    working = "float64" if dtype_name in ("float64", "complex128") else "float32"
+    _, working_tiny, working_eps = finfo(working)
+    floor = working_tiny / working_eps
+    if params.stddev < floor:
+        raise ValueError(
+            f"The standard deviation {params.stddev:.3g} is below {floor:.3g}, the smallest that {working} "
+            f"arithmetic carries at full precision (its smallest normal / eps); raise `scale` or use float64."
         )

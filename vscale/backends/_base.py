@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any, ClassVar
 
 import numpy as np
@@ -77,6 +78,24 @@ class Backend:
     def finalize(self, array: Array) -> Array:
         """Hook for a last per-framework touch on the result (none by default)."""
         return array
+
+    def memory_bytes(self, device: Any) -> int | None:
+        """Total memory of ``device`` in bytes, or None if unknown (host memory by default)."""
+        return host_memory_bytes()
+
+
+def host_memory_bytes() -> int | None:
+    """Physical memory of this machine, lowered to a cgroup v2 limit where one is set."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):  # no sysconf (Windows) or no such name
+        return None
+    try:
+        with open("/sys/fs/cgroup/memory.max") as limit_file:
+            limit = limit_file.read().strip()
+    except OSError:
+        return total
+    return min(total, int(limit)) if limit.isdigit() else total
 
 
 def seed_to_int(seed: np.random.SeedSequence, bits: int = 64) -> int:

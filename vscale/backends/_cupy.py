@@ -83,3 +83,6 @@ class CupyBackend(Backend):
     def empty(self, count: int, dtype: Any, device: Any) -> Any:
         with device:
             return self.cupy.empty((count,), dtype=dtype)
+
+    def memory_bytes(self, device: Any) -> int | None:
+        return int(device.mem_info[1])  # (free, total) of that GPU

@@ -22,7 +22,10 @@ class GenericBackend(Backend):
             return info.default_device()
         devices = info.devices()
         for known in devices:
-            if device == known or (isinstance(device, str) and device == _device_name(known)):
+            if isinstance(device, str):
+                if device == _device_name(known):
+                    return known
+            elif type(device) is type(known) and device == known:  # never compare arrays with ==
                 return known
         names = ", ".join(repr(_device_name(d)) for d in devices)
         raise device_error(self.framework_name, device, f"None or one of {names}")

@@ -18,7 +18,7 @@ class NumpyBackend(Backend):
         return None if name == "bfloat16" else np.dtype(name)
 
     def resolve_device(self, device: Any) -> Any:
-        if device is None or device == "cpu":
+        if device is None or (isinstance(device, str) and device == "cpu"):
             return "cpu"
         raise device_error("numpy", device, "None or 'cpu'")
 

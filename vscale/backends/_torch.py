@@ -65,6 +65,14 @@ class TorchBackend(Backend):
         # CUDA's Philox offsets depend on each launch's size; the CPU stream is sequential.
         return self.torch.device(device).type != "cpu"
 
+    def memory_bytes(self, device: Any) -> int | None:
+        if device.type == "cpu":
+            return super().memory_bytes(device)
+        if device.type == "cuda":
+            index = device.index if device.index is not None else self.torch.cuda.current_device()
+            return int(self.torch.cuda.get_device_properties(index).total_memory)
+        return None  # other accelerators: only the platform's size limit applies
+
 
 def _snap_to_grid_(draws: Any, step: float) -> None:
     draws.div_(step).floor_().mul_(step)

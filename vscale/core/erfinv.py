@@ -65,6 +65,22 @@ def _coefficients(poly: tables.Polynomial, negate: bool, scale: float) -> tuple[
     return tuple(c * scale * s for c, s in zip(poly.coefficients, signs))
 
 
+def _split_factor(factor: float) -> tuple[float, float]:
+    """``(folded, power_of_two)`` with ``folded * power_of_two == factor`` exactly.
+
+    The folded part goes into the coefficients (no extra pass).  A huge factor would make
+    Horner's partial sums, or the polynomial before its multiplication by ``h``, overflow
+    even though the final values fit (deviations near 1e37 in float32), so beyond
+    ``2**32`` the factor is split and the power of two applied last: an exact scaling
+    that costs one pass, for such deviations only.
+    """
+    if abs(factor) <= 2.0**32:
+        return factor, 1.0
+    _, exponent = math.frexp(factor)
+    power = math.ldexp(1.0, exponent)
+    return factor / power, power
+
+
 def _polynomial(z: Array, coefficients: tuple[float, ...]) -> Array:
     """Horner's scheme in one new buffer, updated in place (two passes per degree)."""
     acc = z * coefficients[0]
@@ -82,6 +98,7 @@ def erfinv_half(h: Array, /, *, xp: Any, factor: float = 1.0) -> Array:
     must be a float32 or float64 array that the caller allows to be overwritten.
     """
     pieces = _PIECES[_itemsize(h, xp)]
+    factor, power = _split_factor(factor)
     # 4 (1/2 - h)(1/2 + h) = (1 - y)(1 + y): both factors are exact where they are below
     # 1/2 (Sterbenz), the larger one carries a relative rounding of eps/2, and the
     # scaling by 4 is exact, so the accuracy argument above holds unchanged.
@@ -101,6 +118,8 @@ def erfinv_half(h: Array, /, *, xp: Any, factor: float = 1.0) -> Array:
         else:
             acc[...] = xp.where(in_tail, values, acc)
     h *= acc
+    if power != 1.0:
+        h *= power
     return h
 
 
@@ -169,11 +188,14 @@ def truncated_erfinv_half(h: Array, /, *, xp: Any, factor: float = 1.0) -> Array
     guard against, and ``log1p(-(2 ERF_SQRT2 h)**2)`` is ``-w`` in three passes.
     """
     poly = _TRUNCATED[_itemsize(h, xp)]
+    factor, power = _split_factor(factor)
     t = h * h
     t *= -4.0 * ERF_SQRT2 * ERF_SQRT2
     t = xp.log1p(t)
     t += poly.centre
     h *= _polynomial(t, _coefficients(poly, True, 2.0 * ERF_SQRT2 * factor))
+    if power != 1.0:
+        h *= power
     return h
 
 

@@ -109,8 +109,13 @@ def apply(u: Array, transform: Transform, /, *, xp: Any) -> Array:
     # dtype is the working dtype, F is the output's bound and clipping cannot change a
     # value; only a narrower output (float16, bfloat16) has a bound below F to clip to.
     # 2 * F is exact, and 2F * h = F * v is the same real product, rounded once.
-    half_width = round_toward_zero(transform.factor, xp.finfo(u.dtype).bits)
-    h *= 2.0 * half_width
+    info = xp.finfo(u.dtype)
+    half_width = round_toward_zero(transform.factor, info.bits)
+    if 2.0 * half_width <= float(info.max):
+        h *= 2.0 * half_width
+    else:  # 2F overflows the working dtype: two exact-enough steps (2h is exact) instead
+        h *= 2.0
+        h *= half_width
     if half_width <= transform.bound:
         return h
     return xp.clip(h, -transform.bound, transform.bound)
