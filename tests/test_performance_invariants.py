@@ -15,6 +15,7 @@ import pytest
 
 import vscale
 from vscale._dtypes import largest_at_most
+from vscale._sampling import block_count
 from vscale.backends import get_backend
 from vscale.core import apply, make_transform
 from vscale.core.transforms import round_toward_zero
@@ -132,8 +133,35 @@ def test_peak_memory_is_output_plus_bounded_workspace(backend, distribution):
             pytest.skip(f"{backend.name}: its allocator reports to nothing measurable in-process "
                         "(benchmarks/ measures torch CPU by RSS in a child process)")  # fmt: skip
         output = math.prod(shape) * itemsize
-        workspace = _WORKSPACE_CHUNKS * min(adapter.chunk_size, math.prod(shape)) * working
+        # Each thread of a seekable backend has a workspace of its own.
+        threads = block_count(adapter, math.prod(shape))
+        workspace = threads * _WORKSPACE_CHUNKS * min(adapter.chunk_size, math.prod(shape)) * working
         assert peak <= output + workspace, f"{dtype}: peak {peak} > output {output} + workspace {workspace}"
+
+
+@pytest.mark.parametrize("distribution", DISTRIBUTIONS)
+def test_values_do_not_depend_on_the_thread_count(backend, distribution, monkeypatch):
+    """Seekable backends fill blocks in threads; the values must be those of one pass."""
+    shape = (700, 1500)  # 1.05 M values: 16 NumPy chunks, so up to 4 blocks
+    results = []
+    for threads in ("1", "2", "3"):
+        monkeypatch.setenv("VSCALE_NUM_THREADS", threads)
+        for dtype in ("float32", "float64", "float16"):
+            if dtype in backend.dtypes:
+                results.append((threads, dtype, _draw(backend, dtype, distribution, shape)))
+    reference = {dtype: values for threads, dtype, values in results if threads == "1"}
+    for threads, dtype, values in results:
+        np.testing.assert_array_equal(values, reference[dtype], err_msg=f"{dtype}, {threads} threads")
+
+
+def test_numpy_generator_can_start_anywhere_in_its_stream():
+    adapter = get_backend("numpy")
+    seed = np.random.SeedSequence(11, spawn_key=(4,))
+    for dtype in (np.dtype("float32"), np.dtype("float64")):
+        stream = adapter.generator(seed, "cpu").random(2001, dtype=dtype)
+        for offset in (0, 1, 2, 3, 1000, 1999):
+            tail = adapter.generator_at(seed, "cpu", offset, dtype).random(2001 - offset, dtype=dtype)
+            np.testing.assert_array_equal(tail, stream[offset:], err_msg=f"{dtype}, offset {offset}")
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

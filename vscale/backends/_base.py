@@ -29,6 +29,10 @@ class Backend:
     #: ``a``.  The standard leaves that unspecified, so the default is no: the loop then
     #: transforms a separate workspace and copies each chunk into the output.
     writable_views: ClassVar[bool] = False
+    #: Whether :meth:`generator_at` can start the stream at any draw cheaply.  The loop then
+    #: splits large outputs into blocks that threads fill at once, each block from its own
+    #: positioned generator, with values bit-identical to one sequential pass.
+    seekable: ClassVar[bool] = False
 
     def __init__(self, module: Any) -> None:
         self.xp = standard_namespace(module)
@@ -46,6 +50,10 @@ class Backend:
 
     def generator(self, seed: np.random.SeedSequence, device: Any) -> Any:
         """A fresh random generator on ``device``, seeded from ``seed``."""
+        raise NotImplementedError
+
+    def generator_at(self, seed: np.random.SeedSequence, device: Any, offset: int, dtype: Any) -> Any:
+        """:meth:`generator`'s stream for ``dtype`` draws, advanced past its first ``offset`` draws."""
         raise NotImplementedError
 
     def uniform(self, generator: Any, count: int, dtype: Any, device: Any) -> Array:

@@ -12,6 +12,7 @@ from ._base import Backend, device_error, numpy_generator
 class NumpyBackend(Backend):
     framework_name = "numpy"
     writable_views = True
+    seekable = True
 
     def native_dtype(self, name: str) -> Any | None:
         # NumPy has no bfloat16 of its own; ml_dtypes' is not an array-API dtype.
@@ -24,6 +25,19 @@ class NumpyBackend(Backend):
 
     def generator(self, seed: np.random.SeedSequence, device: Any) -> np.random.Generator:
         return numpy_generator(seed)
+
+    def generator_at(self, seed: np.random.SeedSequence, device: Any, offset: int, dtype: Any) -> np.random.Generator:
+        # PCG64.advance jumps in O(log n).  A float64 draw consumes one 64-bit output; a
+        # float32 draw one 32-bit half of it, the low half first and the high half kept
+        # for the next draw, so an odd offset advances one output less and spends a half.
+        halves = np.dtype(dtype).itemsize == 4
+        steps, spare = divmod(offset, 2) if halves else (offset, 0)
+        bit_generator = np.random.PCG64(seed)
+        bit_generator.advance(steps)
+        generator = np.random.Generator(bit_generator)
+        if spare:
+            generator.random(1, dtype=np.float32)
+        return generator
 
     def uniform(self, generator: np.random.Generator, count: int, dtype: Any, device: Any) -> Any:
         # Generator.random uses the top 24 (float32) or 53 (float64) bits of each draw:
