@@ -7,7 +7,6 @@ from .transforms import (
     TRUNCATED_STD,
     Transform,
     apply,
-    centre_uniforms,
     half_centre_uniforms,
     make_transform,
 )
@@ -17,7 +16,6 @@ __all__ = [
     "TRUNCATED_STD",
     "Transform",
     "apply",
-    "centre_uniforms",
     "compute_fans",
     "erfinv",
     "erfinv_half",

@@ -52,26 +52,13 @@ class Transform(NamedTuple):
     bound: float
 
 
-def centre_uniforms(u: Array, /, *, xp: Any) -> Array:
-    """Map draws on the grid ``k * eps/2`` of ``[0, 1)`` to ``(2k + 1) * eps/2 - 1``.
-
-    Both steps are exact in floating point: ``2u`` is a power-of-two scaling, and the
-    difference ``2u - (1 - eps/2)`` is representable, so it is computed without rounding.
-    The update happens in place where the namespace allows it.
-    """
-    half_eps = xp.finfo(u.dtype).eps / 2
-    u *= 2.0
-    u -= 1.0 - half_eps
-    return u
-
-
 def half_centre_uniforms(u: Array, /, *, xp: Any) -> Array:
     """Map draws on the grid ``k * eps/2`` of ``[0, 1)`` to ``v / 2``, in place.
 
     ``v / 2 = (2k + 1 - 2**b) * 2**-(b + 1)`` is an odd integer below ``2**b`` times a
     power of two, hence representable, and ``1/2 - eps/4`` is representable too, so the
-    single subtraction ``u - (1/2 - eps/4)`` is exact: one pass instead of
-    :func:`centre_uniforms`' two, with the factor 2 folded into what follows.
+    single subtraction ``u - (1/2 - eps/4)`` is exact: one pass (rather than ``2u`` and a
+    subtraction), with the factor 2 folded into what follows.
     """
     u -= (1.0 - xp.finfo(u.dtype).eps / 2) / 2
     return u
