@@ -74,6 +74,16 @@ def largest_at_most(value: float, name: str) -> float:
     return float(rounded)
 
 
+def itemsize(name: str) -> int:
+    """Bytes per value of a dtype name (bfloat16 and complex included)."""
+    return 2 if name == "bfloat16" else np.dtype(name).itemsize
+
+
+def working_name(name: str) -> str:
+    """The real dtype the transforms compute in for an output dtype name."""
+    return "float64" if name in ("float64", "complex128") else "float32"
+
+
 def finfo(name: str) -> tuple[float, float, float]:
     """``(max, smallest_normal, eps)`` of a float dtype name (bfloat16 included), or of the
     parts of a complex one."""

@@ -178,7 +178,7 @@ def validate_fan_arguments(
     return ins, outs, layout, groups
 
 
-def validate_allocation(shape: Any, dims: tuple[int, ...], dtype_name: str, itemsize: int, memory: int | None) -> None:
+def validate_allocation(dims: tuple[int, ...], dtype_name: str, itemsize: int, memory: int | None) -> None:
     """Refuse a result that cannot exist, before anything is allocated.
 
     ``memory`` is the total memory of the target device in bytes (None where unknown): a
@@ -190,7 +190,7 @@ def validate_allocation(shape: Any, dims: tuple[int, ...], dtype_name: str, item
     if len(dims) > MAX_RANK:
         raise ValueError(
             f"Argument `shape` has {len(dims)} dimensions; at most {MAX_RANK} are supported "
-            f"(received shape={_short(shape)})."
+            f"(received shape={_short(dims)})."
         )
     count = math.prod(dims)
     nbytes = count * itemsize
@@ -199,7 +199,7 @@ def validate_allocation(shape: Any, dims: tuple[int, ...], dtype_name: str, item
         limit, what = memory, "the total memory of the target device"
     if nbytes > limit:
         raise ValueError(
-            f"Argument `shape`={_short(shape)} asks for {_magnitude(count)} values of {dtype_name} "
+            f"Argument `shape`={_short(dims)} asks for {_magnitude(count)} values of {dtype_name} "
             f"({_magnitude(nbytes // 2**30)} GiB), more than {what} ({limit / 2**30:.4g} GiB); "
             f"nothing was allocated."
         )

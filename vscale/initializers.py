@@ -6,11 +6,9 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, NamedTuple, TypeVar
 
-import numpy as np
-
 from ._complex_sampling import sample_complex
 from ._inplace import fill
-from ._dtypes import COMPLEX_PARTS, finfo, is_complex, largest_at_most, resolve_dtype
+from ._dtypes import COMPLEX_PARTS, finfo, is_complex, itemsize, largest_at_most, resolve_dtype, working_name
 from ._sampling import sample
 from ._seeding import SeedStream
 from ._validation import (
@@ -24,7 +22,7 @@ from ._validation import (
 )
 from .backends import get_backend
 from .core import NORMAL_REACH, TRUNCATED_STD, make_transform
-from .core.complex import complex_bound, make_complex_transform
+from .core.complex import make_complex_transform
 from .core.fans import Layout, fans_of
 
 ArrayT = TypeVar("ArrayT")
@@ -152,12 +150,12 @@ class VarianceScaling:
         backend = get_backend(xp)
         name, native = resolve_dtype(backend, dtype)
         device = backend.resolve_device(device)
-        validate_allocation(dims, dims, name, _itemsize(name), backend.memory_bytes(device))
+        validate_allocation(dims, name, itemsize(name), backend.memory_bytes(device))
         params = self._parameters(dims, fan_layout)
         if is_complex(name):
-            _check_representable(params._replace(bound=complex_bound(self.distribution, params.stddev)), name)
-            part = backend.native_dtype(COMPLEX_PARTS[name])
             rotation = make_complex_transform(self.distribution, params.stddev)
+            _check_representable(params._replace(bound=rotation.bound), name)
+            part = backend.native_dtype(COMPLEX_PARTS[name])
             return sample_complex(backend, dims, native, part, device, rotation, self._seeds.next())
         _check_representable(params, name)
         spread = params.bound if self.distribution == "uniform" else params.sigma
@@ -249,10 +247,6 @@ class VarianceScaling:
 variance_scaling = VarianceScaling
 
 
-def _itemsize(dtype_name: str) -> int:
-    return 2 if dtype_name == "bfloat16" else np.dtype(dtype_name).itemsize
-
-
 def _check_representable(params: Parameters, dtype_name: str) -> None:
     """Refuse parameters whose values would overflow or underflow the output dtype.
 
@@ -267,7 +261,7 @@ def _check_representable(params: Parameters, dtype_name: str) -> None:
     largest, smallest_normal, _ = finfo(dtype_name)
     reach = params.bound
     if math.isinf(reach):
-        reach = params.stddev * NORMAL_REACH[64 if dtype_name in ("float64", "complex128") else 32]
+        reach = params.stddev * NORMAL_REACH[64 if working_name(dtype_name) == "float64" else 32]
     if reach > largest:
         raise ValueError(
             f"Values of this initializer reach {reach:.3g}, beyond the largest {dtype_name} "
@@ -278,7 +272,7 @@ def _check_representable(params: Parameters, dtype_name: str) -> None:
             f"The standard deviation {params.stddev:.3g} is below the smallest normal {dtype_name} "
             f"({smallest_normal:.3g}): values would be subnormal or zero; raise `scale` or use a wider dtype."
         )
-    working = "float64" if dtype_name in ("float64", "complex128") else "float32"
+    working = working_name(dtype_name)
     _, working_tiny, working_eps = finfo(working)
     floor = working_tiny / working_eps
     if params.stddev < floor:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any, ClassVar
 
@@ -92,8 +93,12 @@ class Backend:
         return host_memory_bytes()
 
 
+@functools.lru_cache(maxsize=1)
 def host_memory_bytes() -> int | None:
-    """Physical memory of this machine, lowered to a cgroup v2 limit where one is set."""
+    """Physical memory of this machine, lowered to a cgroup v2 limit where one is set.
+
+    Read once per process: it is consulted on every call, and neither changes while we run.
+    """
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, OSError, ValueError):  # no sysconf (Windows) or no such name

@@ -52,6 +52,18 @@ class ComplexTransform(NamedTuple):
     kind: Kind
     factor: float
 
+    @property
+    def bound(self) -> float:
+        """Largest modulus the transform can produce (``inf`` for the untruncated normal).
+
+        ``r <= 2`` for the truncated modulus and ``r <= 1`` on the disk.
+        """
+        if self.kind == "truncated_normal":
+            return 2.0 * self.factor
+        if self.kind == "uniform":
+            return self.factor
+        return math.inf
+
 
 def make_complex_transform(kind: str, stddev: float) -> ComplexTransform:
     """The transform whose draws have ``E|w|^2 = stddev**2``."""
@@ -63,12 +75,8 @@ def make_complex_transform(kind: str, stddev: float) -> ComplexTransform:
 
 
 def complex_bound(kind: str, stddev: float) -> float:
-    """Largest modulus the transform can produce (``inf`` for the untruncated normal)."""
-    if kind == "truncated_normal":
-        return 2.0 * stddev / COMPLEX_TRUNCATED_STD
-    if kind == "uniform":
-        return math.sqrt(2.0) * stddev
-    return math.inf
+    """Largest modulus of the transform with ``E|w|^2 = stddev**2``."""
+    return make_complex_transform(kind, stddev).bound
 
 
 def apply_complex(u: Array, v: Array, transform: ComplexTransform, complex_dtype: Any, /, *, xp: Any) -> Array:

@@ -173,6 +173,7 @@ def _device(x: Array) -> Any:
     return device(x)
 
 
+@functools.lru_cache(maxsize=16)
 def _has_boolean_indexing(xp: Any) -> bool:
     info = getattr(xp, "__array_namespace_info__", None)
     if info is None:

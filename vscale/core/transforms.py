@@ -16,6 +16,7 @@ the caller (:mod:`vscale._sampling`); these functions only see arrays and ``xp``
 
 from __future__ import annotations
 
+import functools
 import math
 import struct
 from typing import Any, Literal, NamedTuple
@@ -64,6 +65,7 @@ def half_centre_uniforms(u: Array, /, *, xp: Any) -> Array:
     return u
 
 
+@functools.lru_cache(maxsize=256)
 def round_toward_zero(value: float, bits: int) -> float:
     """The float32 (``bits=32``) or float64 number nearest to ``value`` towards zero."""
     if bits == 64:
