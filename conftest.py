@@ -14,7 +14,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-ALL_BACKENDS = ("numpy", "torch:cpu", "torch:cuda", "cupy", "array_api_strict")
+import os
+
+# Keras 3 imports TensorFlow unless its backend is chosen first; JAX makes float64
+# arrays only with x64 enabled, which the float64 cases need.
+os.environ.setdefault("KERAS_BACKEND", "numpy")
+os.environ.setdefault("JAX_ENABLE_X64", "1")
+
+ALL_BACKENDS = ("numpy", "torch:cpu", "torch:cuda", "cupy", "jax", "array_api_strict")
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,8 @@ class BackendCase:
             return self.module.asnumpy(array).astype(dtype)
         if self.framework == "array_api_strict":
             return np.asarray(self.module.asarray(array, copy=True)._array, dtype=dtype)
+        if self.framework == "jax":
+            return np.asarray(array.astype(self.module.float32) if str(array.dtype) == "bfloat16" else array, dtype=dtype)
         return np.asarray(array, dtype=dtype)
 
     def native_dtype(self, name: str) -> Any:
@@ -47,18 +56,27 @@ class BackendCase:
             return np.dtype(name)
         return getattr(self.module, name)
 
+    @property
+    def mutable(self) -> bool:
+        """Whether the backend's arrays can be filled in place (JAX's cannot)."""
+        return self.framework != "jax"
+
 
 def _probe(name: str) -> BackendCase | str:
     """The case for ``name``, or the reason it cannot run here."""
     framework, _, device = name.partition(":")
     try:
-        module = importlib.import_module(framework)
+        module = importlib.import_module("jax.numpy" if framework == "jax" else framework)
     except ImportError as error:
         return f"{framework} is not installed ({error})"
     if framework == "numpy":
         return BackendCase(name, module, "cpu", ("float16", "float32", "float64"))
     if framework == "array_api_strict":
         return BackendCase(name, module, None, ("float32", "float64"))
+    if framework == "jax":
+        import jax
+
+        return BackendCase(name, module, jax.devices("cpu")[0], ("float16", "bfloat16", "float32", "float64"))
     if framework == "torch":
         if device == "cuda" and not module.cuda.is_available():
             return "torch reports no usable CUDA device (torch.cuda.is_available() is False)"

@@ -1,6 +1,6 @@
-"""The speed-ups must not cost determinism or memory: chunking, in-place work, workspace.
+"""The speed-ups must not cost determinism or memory: chunks, threads, in-place work.
 
-No timings here (they live in ``benchmarks/``): these tests pin the invariants that the
+No timings here (they live in ``vscale bench``): these tests pin the invariants that the
 fast paths rely on, on every backend.
 """
 
@@ -15,67 +15,107 @@ import pytest
 
 import vscale
 from vscale._dtypes import largest_at_most
-from vscale._sampling import block_count
 from vscale.backends import get_backend
-from vscale.core import apply, make_transform
+from vscale.backends._pcg import BLOCK, PCG64Stream
+from vscale.core import apply, engine, make_transform
 from vscale.core.transforms import round_toward_zero
 
 DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
+COMPLEX = ("complex64", "complex128")
+
+
+def _dtypes(backend, with_complex=True):
+    names = list(backend.dtypes)
+    if with_complex and backend.framework != "jax":
+        names += [c for c in COMPLEX if c != "complex128" or "float64" in backend.dtypes]
+    elif with_complex:
+        names += list(COMPLEX)
+    return names
 
 
 def _draw(backend, dtype: str, distribution: str, shape=(203, 107)):
     init = vscale.VarianceScaling(2.0, "fan_avg", distribution, seed=11)
-    return backend.to_numpy(init(shape, dtype=dtype, xp=backend.module, device=backend.device))
-
-
-def _chunk_dependent(backend, dtype: str) -> str | None:
-    """Why values on ``backend`` may depend on the chunk size, or None."""
-    if backend.framework == "cupy":
-        return "CuPy's stream depends on how draws are split; its chunk_size is fixed instead"
-    if backend.name == "torch:cuda" and dtype in ("float16", "bfloat16"):
-        return "narrow CUDA outputs are drawn per chunk, and CUDA streams depend on launch sizes"
-    return None
+    values = init(shape, dtype=dtype, xp=backend.module, device=backend.device)
+    return backend.to_numpy(values, np.complex128 if dtype.startswith("complex") else np.float64)
 
 
 @pytest.mark.parametrize("distribution", DISTRIBUTIONS)
-def test_values_do_not_depend_on_chunk_size(backend, distribution, monkeypatch):
-    adapter = type(get_backend(backend.module))
-    if backend.framework == "cupy":
-        pytest.skip(_chunk_dependent(backend, "float32"))
-    for dtype in backend.dtypes:
-        if _chunk_dependent(backend, dtype):
-            continue
+@pytest.mark.parametrize("chunk", [1000, 4096, 5 * 4099])
+def test_values_do_not_depend_on_the_chunk_size(backend, distribution, chunk, monkeypatch):
+    """Real and complex: patched chunk sizes (aligned or not with the stream's blocks)."""
+    for dtype in _dtypes(backend):
         reference = _draw(backend, dtype, distribution)
-        # 1000 splits the output unevenly; 10**7 makes a single chunk.
-        for chunk in (1000, 10**7):
-            monkeypatch.setattr(adapter, "chunk_size", chunk)
-            chunked = _draw(backend, dtype, distribution)
-            np.testing.assert_array_equal(chunked, reference, err_msg=f"{dtype}, chunk_size={chunk}")
-            monkeypatch.undo()
+        monkeypatch.setattr(engine, "HOST_CHUNK", chunk)
+        monkeypatch.setattr(engine, "DEVICE_CHUNK", chunk)
+        chunked = _draw(backend, dtype, distribution)
+        monkeypatch.undo()
+        np.testing.assert_array_equal(chunked, reference, err_msg=f"{dtype}, chunk={chunk}")
 
 
 @pytest.mark.parametrize("distribution", DISTRIBUTIONS)
-def test_outermost_grid_points_stay_inside_the_support(backend, distribution):
+def test_values_do_not_depend_on_the_thread_count(backend, distribution, monkeypatch):
+    """Parallel backends split large outputs between threads; the values must not change."""
+    if not get_backend(backend.module).parallel(get_backend(backend.module).resolve_device(backend.device)):
+        pytest.skip(f"{backend.name} runs its transforms on one thread (device kernels or JAX)")
+    seen = []
+    original = engine._ranges
+
+    def spy(job, stream, xp):
+        ranges = original(job, stream, xp)
+        seen.append(len(ranges))
+        return ranges
+
+    monkeypatch.setattr(engine, "_ranges", spy)
+    monkeypatch.setattr(engine, "HOST_CHUNK", 4096)
+    monkeypatch.setattr(engine, "WORKSPACE_SHARE", 100.0)  # let small outputs use threads
+    shape = (150, 301)  # 45150 values: 12 chunks of 4096
+    for dtype in _dtypes(backend):
+        results = {}
+        for threads in ("1", "3", "64"):
+            monkeypatch.setenv("VSCALE_NUM_THREADS", threads)
+            seen.clear()
+            results[threads] = _draw(backend, dtype, distribution, shape)
+            assert seen and seen[-1] == min(int(threads), 12 if not dtype.startswith("complex") else 12)
+        for threads, values in results.items():
+            np.testing.assert_array_equal(values, results["1"], err_msg=f"{dtype}, {threads} threads")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("normal", [False, True])
+def test_the_host_stream_gives_any_range_alone(dtype, normal):
+    stream = PCG64Stream(b"0123456789abcdef", np.dtype(dtype))
+    total = 2 * BLOCK + 77
+    whole = stream.draw(0, total, normal=normal)
+    for start, count in [(0, 1), (1, 2), (3, 1000), (BLOCK - 1, 3), (BLOCK + 5, BLOCK), (2 * BLOCK, 77)]:
+        np.testing.assert_array_equal(stream.draw(start, count, normal=normal), whole[start : start + count])
+    other = PCG64Stream(b"0123456789abcdeF", np.dtype(dtype)).draw(0, 64, normal=normal)
+    assert not np.array_equal(other, whole[:64])
+
+
+@pytest.mark.parametrize("distribution", DISTRIBUTIONS)
+@pytest.mark.parametrize("name", ["float32", "float64"])
+def test_outermost_grid_points_stay_inside_the_support(backend, distribution, name):
     """The first and last uniform grid points give the largest |values|: never past the bound."""
+    if name not in backend.dtypes:
+        pytest.skip(f"{backend.name} has no {name}")
     xp = get_backend(backend.module).xp
-    for name in ("float32", "float64"):
-        if name not in backend.dtypes:
-            continue
-        dtype = getattr(xp, name)
-        half_eps = float(xp.finfo(dtype).eps) / 2
-        bound = largest_at_most(2.0 * 0.37 if distribution == "truncated_normal" else 0.37, name)
-        transform = make_transform(distribution, 0.37, bound)
-        u = xp.asarray([0.0, 1.0 - half_eps, 0.5], dtype=dtype, device=backend.device)
-        values = backend.to_numpy(apply(u, transform, xp=xp))
-        assert np.all(np.isfinite(values))
-        assert values[0] == -values[1]
-        if distribution != "untruncated_normal":
-            assert np.all(np.abs(values) <= bound)
+    dtype = getattr(xp, name)
+    half_eps = float(xp.finfo(dtype).eps) / 2
+    bound = largest_at_most(2.0 * 0.37 if distribution == "truncated_normal" else 0.37, name)
+    transform = make_transform(distribution, 0.37, bound)
+    u = xp.asarray([0.0, 1.0 - half_eps, 0.5], dtype=dtype, device=backend.device)
+    values = backend.to_numpy(apply(u, transform, xp=xp))
+    assert np.all(np.isfinite(values))
+    assert values[0] == -values[1]
+    if distribution != "untruncated_normal":
+        assert np.all(np.abs(values) <= bound)
 
 
 @pytest.mark.parametrize("distribution", ("untruncated_normal", "uniform"))
 def test_apply_works_in_place_where_no_clip_is_needed(backend, distribution):
     """The loop skips the copy into the output only when apply returns its input."""
+    if not backend.mutable:
+        pytest.skip(f"{backend.name} arrays are immutable: every step makes a new array")
     xp = get_backend(backend.module).xp
     u = xp.asarray([0.25, 0.5, 0.75], dtype=xp.float32, device=backend.device)
     bound = round_toward_zero(0.5, 32)
@@ -90,89 +130,51 @@ def test_round_toward_zero_is_the_largest_float32_not_above(value):
     assert float(np.nextafter(np.float32(rounded), np.float32(np.inf))) > value
 
 
-# Workspace allowed on top of the output: the chunk and the transform's temporaries,
-# about four chunks in the working dtype, with room to spare (six).
-_WORKSPACE_CHUNKS = 6
-
-
-def _peak_bytes(backend, call):
-    """Peak bytes allocated during ``call()`` on ``backend``, or None where not measurable."""
-    if backend.framework in ("numpy", "array_api_strict"):
-        tracemalloc.start()
-        try:
-            call()
-            return tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
-    if backend.name == "torch:cuda":
-        torch = backend.module
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-        before = torch.cuda.memory_allocated()
-        call()
-        torch.cuda.synchronize()
-        return torch.cuda.max_memory_allocated() - before
-    if backend.framework == "cupy":
-        pool = backend.module.get_default_memory_pool()
-        pool.free_all_blocks()
-        call()
-        return pool.total_bytes()
-    return None
-
-
-@pytest.mark.parametrize("distribution", DISTRIBUTIONS)
-def test_peak_memory_is_output_plus_bounded_workspace(backend, distribution):
-    adapter = get_backend(backend.module)
-    shape = (1024, 1536)  # 1.5 M values: several chunks on every backend
-    for dtype in backend.dtypes:
-        itemsize = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8}[dtype]
-        working = max(itemsize, 4)
-        init = vscale.VarianceScaling(1.0, "fan_in", distribution, seed=0)
-        peak = _peak_bytes(backend, lambda: init(shape, dtype=dtype, xp=backend.module, device=backend.device))
-        if peak is None:
-            pytest.skip(f"{backend.name}: its allocator reports to nothing measurable in-process "
-                        "(benchmarks/ measures torch CPU by RSS in a child process)")  # fmt: skip
-        output = math.prod(shape) * itemsize
-        # Each thread of a seekable backend has a workspace of its own.
-        threads = block_count(adapter, math.prod(shape))
-        workspace = threads * _WORKSPACE_CHUNKS * min(adapter.chunk_size, math.prod(shape)) * working
-        assert peak <= output + workspace, f"{dtype}: peak {peak} > output {output} + workspace {workspace}"
-
-
-@pytest.mark.parametrize("distribution", DISTRIBUTIONS)
-def test_values_do_not_depend_on_the_thread_count(backend, distribution, monkeypatch):
-    """Seekable backends fill blocks in threads; the values must be those of one pass."""
-    shape = (700, 1500)  # 1.05 M values: 16 NumPy chunks, so up to 4 blocks
-    results = []
-    for threads in ("1", "2", "3"):
-        monkeypatch.setenv("VSCALE_NUM_THREADS", threads)
-        for dtype in ("float32", "float64", "float16"):
-            if dtype in backend.dtypes:
-                results.append((threads, dtype, _draw(backend, dtype, distribution, shape)))
-    reference = {dtype: values for threads, dtype, values in results if threads == "1"}
-    for threads, dtype, values in results:
-        np.testing.assert_array_equal(values, reference[dtype], err_msg=f"{dtype}, {threads} threads")
-
-
-def test_numpy_generator_can_start_anywhere_in_its_stream():
-    adapter = get_backend("numpy")
-    seed = np.random.SeedSequence(11, spawn_key=(4,))
-    for dtype in (np.dtype("float32"), np.dtype("float64")):
-        stream = adapter.generator(seed, "cpu").random(2001, dtype=dtype)
-        for offset in (0, 1, 2, 3, 1000, 1999):
-            tail = adapter.generator_at(seed, "cpu", offset, dtype).random(2001 - offset, dtype=dtype)
-            np.testing.assert_array_equal(tail, stream[offset:], err_msg=f"{dtype}, offset {offset}")
-
-
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_large_outputs_stay_within_a_tenth_of_their_size(dtype):
-    """The issue's bound: <= 1.1x the output for outputs over 64 MiB (NumPy, tracemalloc)."""
-    values = (64 * 2**20) // np.dtype(dtype).itemsize + 4096
-    init = vscale.VarianceScaling(distribution="truncated_normal", seed=0)
+def _traced_peak(call):
     tracemalloc.start()
     try:
-        init((values // 4096, 4096), dtype=dtype)
-        peak = tracemalloc.get_traced_memory()[1]
+        call()
+        return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert peak <= 1.1 * values * np.dtype(dtype).itemsize
+
+
+@pytest.mark.parametrize("distribution", DISTRIBUTIONS)
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64", "complex64"])
+@pytest.mark.parametrize("threads", ["1", "64"])
+def test_peak_memory_stays_within_a_tenth_of_the_output(distribution, dtype, threads, monkeypatch):
+    """NumPy (tracemalloc sees every allocation): <= 1.1x a 64 MiB output, for any thread count."""
+    monkeypatch.setenv("VSCALE_NUM_THREADS", threads)
+    itemsize = np.dtype(dtype).itemsize
+    count = (64 * 2**20) // itemsize
+    init = vscale.VarianceScaling(1.0, "fan_in", distribution, seed=0)
+    peak = _traced_peak(lambda: init((count // 4096, 4096), dtype=dtype))
+    assert peak <= 1.1 * count * itemsize, f"peak {peak / 2**20:.1f} MiB"
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "transposed", "strided"])
+@pytest.mark.parametrize("dtype", ["float16", "float32", "complex64"])
+def test_fill_adds_at_most_a_tenth_of_the_array(layout, dtype, monkeypatch):
+    """fill_ writes in place: no temporary of the array's size, whatever its layout."""
+    monkeypatch.setenv("VSCALE_NUM_THREADS", "64")
+    base = np.zeros((2048, 4096) if layout != "strided" else (2048, 8192), dtype=dtype)
+    target = {"contiguous": base, "transposed": base.T, "strided": base[:, ::2]}[layout]
+    init = vscale.VarianceScaling(1.0, "fan_in", "truncated_normal", seed=0)
+    peak = _traced_peak(lambda: init.fill_(target))
+    assert peak <= 0.1 * target.size * target.itemsize, f"peak {peak / 2**20:.1f} MiB"
+    expected = vscale.VarianceScaling(1.0, "fan_in", "truncated_normal", seed=0)(target.shape, dtype)
+    np.testing.assert_array_equal(target, expected)
+
+
+def test_thread_budget_follows_the_output_size():
+    """The engine's own rule, checked against the formula it documents."""
+    job = engine.Job(
+        count=16 * 2**20, transform=make_transform("uniform", 1.0, 1.0), working=np.dtype("float32"),
+        complex_dtype=None, in_place=True, chunk=engine.HOST_CHUNK, output_bytes=64 * 2**20, threads=64,
+    )  # fmt: skip
+    stream = PCG64Stream(b"k" * 16, np.dtype("float32"))
+    ranges = engine._ranges(job, stream, np)
+    per_thread = engine.TEMPORARIES_PER_THREAD * engine.HOST_CHUNK * 4
+    assert len(ranges) == int(engine.WORKSPACE_SHARE * 64 * 2**20 // per_thread)
+    assert ranges[0][0] == 0 and ranges[-1][1] == job.count
+    assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))

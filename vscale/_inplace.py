@@ -1,17 +1,18 @@
 """Filling existing arrays in place: ``VarianceScaling.fill_`` and ``vscale.init_``.
 
-The new values are drawn first, on the array's own namespace, device and dtype, then
-written through the array (and through any view it is), so that a failure leaves the
-array untouched.  PyTorch tensors are written under ``torch.no_grad()``: an
-``nn.Parameter`` stays a leaf without autograd history.
+The engine writes the values chunk by chunk straight into the array (through a bounded
+workspace where the array is not contiguous or its dtype is not the working one), so
+the peak memory is the array plus a few chunks.  Everything that can fail is checked
+before the first write, so a refused call leaves the array untouched.  PyTorch tensors
+are written without autograd: an ``nn.Parameter`` stays a leaf without history.
 """
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._compat import array_namespace, device, is_array_api_obj, is_numpy_array, is_torch_array, is_writeable_array
+from ._compat import array_namespace, device, is_array_api_obj, is_jax_array, is_writeable_array
+from .backends import get_backend
 
 if TYPE_CHECKING:
     from .initializers import VarianceScaling
@@ -19,33 +20,31 @@ if TYPE_CHECKING:
 ArrayT = TypeVar("ArrayT")
 
 
-def fill(initializer: VarianceScaling, array: ArrayT, fan_layout: tuple[Any, ...] | None = None) -> ArrayT:
+def fill(
+    initializer: VarianceScaling, array: ArrayT, fan_layout: tuple[Any, ...] | None = None, generator: Any = None
+) -> ArrayT:
     """Overwrite ``array`` with ``initializer``'s values; fans from ``fan_layout`` if given."""
-    _check_writeable(array)
+    prepare(array)
     arr: Any = array
     layout = initializer._fan_layout() if fan_layout is None else fan_layout
-    values = initializer._generate(tuple(int(d) for d in arr.shape), arr.dtype, array_namespace(arr), device(arr), layout)
-    if is_torch_array(arr):
-        with sys.modules["torch"].no_grad():
-            arr.copy_(values)
-    else:
-        arr[...] = values
-    return array
+    dims = tuple(int(d) for d in arr.shape)
+    result: ArrayT = initializer._generate(
+        dims, arr.dtype, array_namespace(arr), device(arr), layout, generator, target=arr
+    )
+    return result
 
 
-def _check_writeable(array: Any) -> None:
+def prepare(array: Any) -> None:
+    """Refuse, before any work, what cannot be filled in place."""
     if not is_array_api_obj(array):
         raise TypeError(
             f"Argument `array` must be an array to fill in place (NumPy, CuPy, torch, or another array-API "
             f"array); received an object of type {type(array).__name__}."
         )
+    if not is_jax_array(array):
+        get_backend(array_namespace(array)).check_fillable(array)
     if is_writeable_array(array):
         return
-    if is_numpy_array(array):
-        raise ValueError(
-            "Argument `array` is read-only (its flags.writeable is False); pass a writeable array, "
-            "or create a new one by calling the initializer with the shape."
-        )
     raise TypeError(
         f"Argument `array` of type {type(array).__module__}.{type(array).__name__} is immutable and cannot be "
         "filled in place; create a new array by calling the initializer with the shape and xp=."

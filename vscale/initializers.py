@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, NamedTuple, TypeVar
 
-from ._complex_sampling import sample_complex
+from ._dtypes import finfo, is_complex, itemsize, largest_at_most, resolve_dtype, working_name
+from ._generate import generate
 from ._inplace import fill
-from ._dtypes import COMPLEX_PARTS, finfo, is_complex, itemsize, largest_at_most, resolve_dtype, working_name
-from ._sampling import sample
-from ._seeding import SeedStream
+from ._keys import seeded_key
 from ._validation import (
     validate_allocation,
     validate_distribution,
@@ -21,7 +21,7 @@ from ._validation import (
     validate_shape,
 )
 from .backends import get_backend
-from .core import NORMAL_REACH, TRUNCATED_STD, make_transform
+from .core import NORMAL_REACH, SAMPLED_NORMAL_REACH, TRUNCATED_STD, make_transform
 from .core.complex import make_complex_transform
 from .core.fans import Layout, fans_of
 
@@ -67,7 +67,9 @@ class VarianceScaling:
     seed : int or None, default None
         With an integer, each call gives new values, and initializers built with the same
         seed give the same sequence of values for the same sequence of calls (shapes,
-        dtypes, backend).  ``None`` draws fresh entropy on every call.
+        dtypes, backend).  ``None``: each call takes its key from the framework's global
+        generator (``torch.manual_seed``, ``numpy.random.seed`` and CuPy's seed govern
+        it; JAX, which has none, takes fresh entropy), so unseeded calls still differ.
     input_axes, output_axes : sequence of int, optional
         Keras 3's arguments: when both are given, ``fan_in``/``fan_out`` are the products
         of the sizes of these axes (see :func:`vscale.compute_fans`).
@@ -83,6 +85,10 @@ class VarianceScaling:
     ``E|w|^2 = scale / n``; see :mod:`vscale.core.complex` for the exact definition.
     ``get_config`` leaves out ``input_axes``, ``output_axes``, ``layout`` and ``groups``
     while they have their default values, so that such configs load in Keras 2 and 3.
+
+    Initializers pickle and deep-copy (``torch.save`` of a module that holds one too); a
+    copy continues the original's sequence of calls from where the copy was made, so a
+    seeded copy and its original give the same values for their next calls.
 
     Examples
     --------
@@ -114,9 +120,30 @@ class VarianceScaling:
         self.input_axes, self.output_axes, self.layout, self.groups = validate_fan_arguments(
             input_axes, output_axes, layout, groups
         )
-        self._seeds = SeedStream(self.seed)
+        self._calls = 0
+        self._lock = threading.Lock()
 
-    def __call__(self, shape: Any, dtype: Any = None, *, xp: Any = None, device: Any = None) -> Any:
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def _key(self, backend: Any, generator: Any, device: Any) -> bytes:
+        """The next call's key (see :mod:`vscale._keys`)."""
+        if generator is not None or self.seed is None:
+            return backend.key_from(generator, device)
+        with self._lock:
+            call = self._calls
+            self._calls += 1
+        return seeded_key(self.seed, call)
+
+    def __call__(
+        self, shape: Any, dtype: Any = None, *, xp: Any = None, device: Any = None, generator: Any = None
+    ) -> Any:
         """Return a new array of ``shape`` and ``dtype`` drawn from the distribution.
 
         Parameters
@@ -132,50 +159,77 @@ class VarianceScaling:
             ``cupy``, ``array_api_strict``, any array-API namespace, or one of those names.
         device : optional
             The backend's device object or string (``"cpu"``, ``"cuda:1"``, a CuPy
-            ``Device``); ``None`` means the backend's default.  Values are generated
-            there directly.
+            ``Device``, a JAX device); ``None`` means the backend's default.  Values are
+            generated there directly.
+        generator : optional
+            Where this call's key comes from instead of ``seed``: a ``torch.Generator``
+            (torch), a CuPy generator (cupy), a JAX PRNG key (jax) or a
+            ``numpy.random.Generator`` (any backend), as ``torch.nn.init`` accepts one.
+            The initializer's own sequence of calls does not advance.
 
         Returns
         -------
         array
             A plain array of the namespace, of exactly ``shape`` and ``dtype``.
         """
-        return self._generate(validate_shape(shape), dtype, xp, device, self._fan_layout())
+        return self._generate(validate_shape(shape), dtype, xp, device, self._fan_layout(), generator)
 
     def _fan_layout(self) -> tuple[Any, ...]:
         return self.input_axes, self.output_axes, self.layout, self.groups
 
-    def _generate(self, dims: tuple[int, ...], dtype: Any, xp: Any, device: Any, fan_layout: tuple[Any, ...]) -> Any:
-        """A new array, its fans computed with ``fan_layout`` (see :meth:`_fan_layout`)."""
+    def _generate(
+        self,
+        dims: tuple[int, ...],
+        dtype: Any,
+        xp: Any,
+        device: Any,
+        fan_layout: tuple[Any, ...],
+        generator: Any = None,
+        target: Any = None,
+    ) -> Any:
+        """New values (into ``target`` if given), fans from ``fan_layout`` (see :meth:`_fan_layout`).
+
+        Everything that can be refused is checked before the key is drawn and before
+        anything is allocated or written.
+        """
         backend = get_backend(xp)
         name, native = resolve_dtype(backend, dtype)
         device = backend.resolve_device(device)
-        validate_allocation(dims, name, itemsize(name), backend.memory_bytes(device))
+        if target is None:
+            validate_allocation(dims, name, itemsize(name), backend.memory_bytes(device))
+        transform = self._transform(dims, fan_layout, name)
+        key = self._key(backend, generator, device)
+        return generate(backend, dims, name, native, device, transform, key, itemsize(name), target)
+
+    def _transform(self, dims: tuple[int, ...], fan_layout: tuple[Any, ...], name: str) -> Any:
         params = self._parameters(dims, fan_layout)
         if is_complex(name):
             rotation = make_complex_transform(self.distribution, params.stddev)
             _check_representable(params._replace(bound=rotation.bound), name)
-            part = backend.native_dtype(COMPLEX_PARTS[name])
-            return sample_complex(backend, dims, native, part, device, rotation, self._seeds.next())
+            return rotation
         _check_representable(params, name)
         spread = params.bound if self.distribution == "uniform" else params.sigma
-        transform = make_transform(self.distribution, spread, largest_at_most(params.bound, name))
-        return sample(backend, dims, native, device, transform, self._seeds.next())
+        return make_transform(self.distribution, spread, largest_at_most(params.bound, name))
 
-    def fill_(self, array: ArrayT) -> ArrayT:
+    def fill_(self, array: ArrayT, *, generator: Any = None) -> ArrayT:
         """Overwrite ``array`` in place with new values and return it.
 
         The fans come from ``array.shape`` with this initializer's layout; the values are
-        drawn on the array's namespace, device and dtype (floating or complex), then
-        written through it, views included.  A torch tensor (``nn.Parameter`` too) is
-        written under ``torch.no_grad()`` and records no autograd history.
+        the ones a call with the array's shape, dtype, namespace and device would return,
+        written chunk by chunk straight into the array (no temporary of its size; views
+        and non-contiguous arrays through a bounded workspace).  Everything that can be
+        refused is checked first, so a refused call leaves the array untouched.  A torch
+        tensor (``nn.Parameter`` too) records no autograd history.  ``generator`` is as
+        in :meth:`__call__`.
 
         Raises
         ------
         ValueError
-            For a read-only NumPy array.
+            For a read-only array, one whose elements share memory (``expand``), a
+            meta-device tensor, or an inference tensor outside ``torch.inference_mode``.
         TypeError
-            For an object that is not an array, or an array type that is immutable.
+            For an object that is not an array, an immutable array type (JAX), or a
+            sparse or nested tensor.
 
         Examples
         --------
@@ -184,7 +238,7 @@ class VarianceScaling:
         >>> vscale.HeUniform(seed=0).fill_(w) is w
         True
         """
-        return fill(self, array)
+        return fill(self, array, generator=generator)
 
     def parameters(self, shape: Any) -> Parameters:
         """Fans, ``n``, deviations and support half-width for a weight of ``shape``.
@@ -261,7 +315,8 @@ def _check_representable(params: Parameters, dtype_name: str) -> None:
     largest, smallest_normal, _ = finfo(dtype_name)
     reach = params.bound
     if math.isinf(reach):
-        reach = params.stddev * NORMAL_REACH[64 if working_name(dtype_name) == "float64" else 32]
+        bits = 64 if working_name(dtype_name) == "float64" else 32
+        reach = params.stddev * max(NORMAL_REACH[bits], SAMPLED_NORMAL_REACH[bits])
     if reach > largest:
         raise ValueError(
             f"Values of this initializer reach {reach:.3g}, beyond the largest {dtype_name} "

@@ -10,8 +10,9 @@ import math
 import sys
 from typing import Any, Literal
 
-from ._inplace import fill
+from ._inplace import fill, prepare
 from ._registry import get
+from .initializers import VarianceScaling
 
 BiasRule = Literal["zeros", "keep", "torch"]
 _BIAS_RULES = ("zeros", "keep", "torch")
@@ -27,9 +28,9 @@ def weight_layout(module: Any) -> tuple[Any, ...] | None:
     (``"keras"``): ``fan_in = num_embeddings``, ``fan_out = embedding_dim``.
     """
     nn = sys.modules["torch"].nn
-    if isinstance(module, nn.modules.conv._ConvTransposeNd):
+    if isinstance(module, (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)):
         return None, None, "torch_transposed", module.groups
-    if isinstance(module, nn.modules.conv._ConvNd):
+    if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
         return None, None, "torch", module.groups
     if isinstance(module, nn.Linear):
         return None, None, "torch", 1
@@ -55,9 +56,13 @@ def init_module(module: Any, initializer: Any, *, bias: BiasRule = "zeros") -> l
         A seeded initializer gives each weight the next values of its sequence.
     bias : {"zeros", "keep", "torch"}, default "zeros"
         What happens to the biases of those modules: ``"zeros"`` (Keras' default),
-        ``"keep"`` (untouched), or ``"torch"``: PyTorch's own default,
-        ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` with ``fan_in`` from the (new) weight as
-        ``torch.nn.init`` computes it.
+        ``"keep"`` (untouched), or ``"torch"``: PyTorch's own default distribution,
+        ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` with ``fan_in`` of the weight in PyTorch's
+        layout, drawn from ``initializer``'s stream (the call after the weight's), so a
+        seeded initializer gives identical models identical biases.
+
+    Every weight and bias is checked before the first one is written: a model with a
+    meta-device, lazy or otherwise unfillable parameter raises and stays untouched.
 
     Returns
     -------
@@ -81,28 +86,55 @@ def init_module(module: Any, initializer: Any, *, bias: BiasRule = "zeros") -> l
     if init is None:
         raise TypeError("Argument `initializer` must be an initializer or an identifier for one; received None.")
     torch = sys.modules["torch"]
-    filled = []
+    plan = []
     for name, sub in module.named_modules():
         layout = weight_layout(sub)
-        if layout is None or not isinstance(getattr(sub, "weight", None), torch.Tensor):
+        weight = getattr(sub, "weight", None)
+        if layout is None or not isinstance(weight, torch.Tensor):
             continue
+        bias_tensor = getattr(sub, "bias", None) if bias != "keep" else None
+        for tensor in (weight, bias_tensor):
+            if tensor is not None:
+                _check_parameter(tensor, f"{name}.weight" if tensor is weight else f"{name}.bias", torch)
+        plan.append((name, sub, layout, bias_tensor))
+    filled = []
+    for name, sub, layout, bias_tensor in plan:
         fill(init, sub.weight, layout)
         filled.append(f"{name}.weight" if name else "weight")
         if getattr(sub, "padding_idx", None) is not None:
             with torch.no_grad():
                 sub.weight[sub.padding_idx].fill_(0)
-        _reset_bias(sub, bias, torch)
+        if bias_tensor is not None:
+            _reset_bias(init, sub.weight, bias_tensor, bias, torch)
     return filled
 
 
-def _reset_bias(module: Any, rule: str, torch: Any) -> None:
-    bias = getattr(module, "bias", None)
-    if bias is None or rule == "keep":
-        return
-    with torch.no_grad():
-        if rule == "zeros":
+def _check_parameter(tensor: Any, name: str, torch: Any) -> None:
+    if isinstance(tensor, torch.nn.parameter.UninitializedParameter):
+        raise ValueError(
+            f"Parameter {name!r} of argument `module` is uninitialized (a lazy module); run a forward pass "
+            "first so that its shape is known. Nothing was written."
+        )
+    try:
+        prepare(tensor)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"Parameter {name!r} of argument `module` cannot be filled: {error} Nothing was written.") from None
+
+
+def _reset_bias(init: VarianceScaling, weight: Any, bias: Any, rule: str, torch: Any) -> None:
+    # PyTorch's fan_in: the weight's second dimension times its receptive field.
+    fan_in = int(weight.shape[1]) * math.prod(int(d) for d in weight.shape[2:]) if weight.dim() >= 2 else 0
+    if rule == "zeros" or fan_in == 0:
+        with torch.no_grad():
             bias.zero_()
-        else:
-            fan_in, _ = torch.nn.init._calculate_fan_in_and_fan_out(module.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-            bias.uniform_(-bound, bound)
+        return
+    # U(-b, b) with b = 1/sqrt(fan_in) is VarianceScaling's uniform, whose limit is
+    # sqrt(3 scale / n), for a 1-D bias of k values (n = k) with scale = b**2 k / 3.  It is
+    # drawn as the next call of the initializer's own sequence.
+    count = max(1, bias.numel())
+    uniform = VarianceScaling(count / (3.0 * fan_in), "fan_in", "uniform", init.seed)
+    if init.seed is not None:
+        with init._lock:
+            uniform._calls = init._calls
+            init._calls += 1
+    fill(uniform, bias, (None, None, "keras", 1))

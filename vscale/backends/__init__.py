@@ -1,7 +1,7 @@
 """Backend adapters, one small class per array library, found without importing any.
 
 ``get_backend(xp)`` takes ``None`` (NumPy), a framework module or array-API namespace,
-or a name (``"numpy"``, ``"torch"``, ``"cupy"``, ``"array_api_strict"``).
+or a name (``"numpy"``, ``"torch"``, ``"cupy"``, ``"jax"``, ``"array_api_strict"``).
 """
 
 from __future__ import annotations
@@ -11,16 +11,19 @@ import threading
 from types import ModuleType
 from typing import Any
 
-from .._compat import is_cupy_namespace, is_numpy_namespace, is_torch_namespace
+from .._compat import is_cupy_namespace, is_jax_namespace, is_numpy_namespace, is_torch_namespace
 from ._base import Backend
 from ._cupy import CupyBackend
 from ._generic import GenericBackend
+from ._jax import JaxBackend
 from ._numpy import NumpyBackend
 from ._torch import TorchBackend
 
 __all__ = ["Backend", "get_backend", "KNOWN_NAMES"]
 
-KNOWN_NAMES = ("numpy", "torch", "cupy", "array_api_strict")
+KNOWN_NAMES = ("numpy", "torch", "cupy", "jax", "array_api_strict")
+#: Modules imported for a backend name.
+_MODULES = {"jax": "jax.numpy"}
 
 _cache: dict[int, Backend] = {}
 _lock = threading.Lock()
@@ -52,6 +55,8 @@ def _make_backend(xp: Any) -> Backend:
         return TorchBackend(xp)
     if is_cupy_namespace(xp):
         return CupyBackend(xp)
+    if is_jax_namespace(xp):
+        return JaxBackend(xp)
     return GenericBackend(xp)
 
 
@@ -59,7 +64,7 @@ def _import_by_name(name: str) -> ModuleType:
     if name not in KNOWN_NAMES:
         raise ValueError(f"Argument `xp` names an unknown backend: received xp={name!r}; expected one of {KNOWN_NAMES}.")
     try:
-        return importlib.import_module(name)
+        return importlib.import_module(_MODULES.get(name, name))
     except ImportError as error:
         raise ValueError(f"Argument `xp`={name!r} names a backend that is not installed: {error}.") from None
 
@@ -67,5 +72,5 @@ def _import_by_name(name: str) -> ModuleType:
 def _looks_like_namespace(xp: Any) -> bool:
     if not isinstance(xp, ModuleType) and not hasattr(xp, "__array_namespace_info__"):
         return False
-    known = is_numpy_namespace(xp) or is_torch_namespace(xp) or is_cupy_namespace(xp)
+    known = is_numpy_namespace(xp) or is_torch_namespace(xp) or is_cupy_namespace(xp) or is_jax_namespace(xp)
     return known or hasattr(xp, "__array_namespace_info__")

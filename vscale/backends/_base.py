@@ -1,45 +1,39 @@
-"""What a backend adapter supplies to the core: dtypes, devices and uniform draws."""
+"""What a backend adapter supplies to the engine: dtypes, devices, keys, streams, outputs.
+
+An adapter only translates a framework.  Scheduling (chunks, threads) belongs to the
+engine (:mod:`vscale.core.engine`), the random source of a call is a stream object
+(:mod:`vscale.backends._pcg`, :mod:`vscale.backends._blocks`), and where values go is an
+output object (:mod:`vscale.backends._outputs`).
+"""
 
 from __future__ import annotations
 
 import functools
 import os
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
 from .._compat import standard_namespace
+from ._pcg import PCG64Stream, key_from_numpy
 
 Array = Any
 
 
 class Backend:
-    """One array library, bound to its standard namespace in ``xp``.
-
-    Subclasses override the few methods whose behaviour differs between frameworks;
-    the core never asks which framework it runs on.
-    """
+    """One array library, bound to its standard namespace in ``xp``."""
 
     framework_name: str
-    #: Values per chunk of the transform.  Fixed per backend, never derived from the
-    #: memory available, so seeded results do not depend on the machine.  2**16 float32
-    #: values are 256 KiB: the chunk and the transform's three or four temporaries stay
-    #: in a 1-2 MiB L2 cache, and the per-operation overhead (~1 us) is <2% of a pass.
-    chunk_size: ClassVar[int] = 1 << 16
-    #: Whether a slice ``a[i:j]`` of a 1-D array is a view whose in-place updates reach
-    #: ``a``.  The standard leaves that unspecified, so the default is no: the loop then
-    #: transforms a separate workspace and copies each chunk into the output.
-    writable_views: ClassVar[bool] = False
-    #: Whether :meth:`generator_at` can start the stream at any draw cheaply.  The loop then
-    #: splits large outputs into blocks that threads fill at once, each block from its own
-    #: positioned generator, with values bit-identical to one sequential pass.
-    seekable: ClassVar[bool] = False
+    #: Whether arrays of this library can be written in place (JAX's cannot).
+    mutable: bool = True
 
     def __init__(self, module: Any) -> None:
         self.xp = standard_namespace(module)
 
     def __repr__(self) -> str:
         return f"<vscale backend {self.framework_name!r}>"
+
+    # -- dtypes and devices -------------------------------------------------------------
 
     def native_dtype(self, name: str) -> Any | None:
         """The namespace's dtype called ``name``, or None where it has none."""
@@ -49,48 +43,79 @@ class Backend:
         """The device to create arrays on; raise ``ValueError`` for unknown devices."""
         raise NotImplementedError
 
-    def generator(self, seed: np.random.SeedSequence, device: Any) -> Any:
-        """A fresh random generator on ``device``, seeded from ``seed``."""
-        raise NotImplementedError
+    def memory_bytes(self, device: Any) -> int | None:
+        """Total memory of ``device`` in bytes, or None if unknown (host memory by default)."""
+        return host_memory_bytes()
 
-    def generator_at(self, seed: np.random.SeedSequence, device: Any, offset: int, dtype: Any) -> Any:
-        """:meth:`generator`'s stream for ``dtype`` draws, advanced past its first ``offset`` draws."""
-        raise NotImplementedError
+    # -- where the transforms run --------------------------------------------------------
 
-    def uniform(self, generator: Any, count: int, dtype: Any, device: Any) -> Array:
-        """``count`` draws in ``[0, 1)`` on the grid ``k * eps/2`` of ``dtype`` (float32/64)."""
-        raise NotImplementedError
+    def compute(self, device: Any) -> tuple[Any, Any]:
+        """``(namespace, device)`` that the transforms of an output on ``device`` use."""
+        return self.xp, device
 
-    def fill_uniform(self, generator: Any, out: Array, device: Any) -> None:
-        """Overwrite the 1-D array ``out`` with :meth:`uniform`'s draws, in place.
+    def on_host(self, device: Any) -> bool:
+        """Whether the transforms of ``device``'s outputs run on the CPU (small chunks)."""
+        return True
 
-        Adapters whose generator can write into an existing array override this to save
-        the temporary and the copy; the values must be those of :meth:`uniform`.
-        """
-        out[...] = self.uniform(generator, out.shape[0], out.dtype, device)
+    def working_dtype(self, name: str, device: Any) -> Any:
+        """The compute namespace's real dtype ``name`` ("float32" or "float64")."""
+        return self.native_dtype(name)
 
-    def draws_whole(self, device: Any) -> bool:
-        """Whether the draws must come in one call for the whole output.
-
-        A generator whose stream depends on how the draws are split into calls (GPU
-        kernels hand out random numbers per thread of each launch) answers True: the
-        loop then draws every uniform into the output before transforming it in chunks,
-        so that results stay independent of the chunk size.  Sequential generators
-        answer False, and their draws are interleaved with the transform while the
-        chunk is in cache.
-        """
+    def parallel(self, device: Any) -> bool:
+        """Whether threads speed the transforms up (the namespace releases the GIL)."""
         return False
+
+    # -- randomness ----------------------------------------------------------------------
+
+    def key_from(self, generator: Any, device: Any) -> bytes:
+        """A call's key: 16 bytes drawn from ``generator``, or from the library's global
+        generator when ``generator`` is None.  A ``numpy.random.Generator`` works on every
+        backend; adapters add their framework's own generators."""
+        if generator is None:
+            return key_from_numpy(None)
+        if isinstance(generator, np.random.Generator):
+            return key_from_numpy(generator)
+        raise TypeError(
+            f"Argument `generator` must be None or a numpy.random.Generator on the {self.framework_name} "
+            f"backend; received an object of type {type(generator).__name__}."
+        )
+
+    def stream(self, key: bytes, device: Any, working: Any, total: int) -> Any:
+        """The call's stream of ``total`` positions, in the compute dtype ``working``."""
+        return PCG64Stream(key, np.dtype(_real_name(working)))
+
+    # -- arrays --------------------------------------------------------------------------
 
     def empty(self, count: int, dtype: Any, device: Any) -> Array:
         return self.xp.empty((count,), dtype=dtype, device=device)
 
-    def finalize(self, array: Array) -> Array:
-        """Hook for a last per-framework touch on the result (none by default)."""
+    def flat_alias(self, array: Array) -> Array | None:
+        """A flat array sharing ``array``'s memory, or None if there is none (not contiguous)."""
+        return None
+
+    def compute_view(self, flat: Array, working: Any) -> Array | None:
+        """``flat`` as a writable array of the compute namespace, if it is of dtype ``working``."""
+        return None
+
+    def assign(self, target: Array, key: Any, values: Array) -> None:
+        """``target[key] = values``, converting from the compute namespace and dtype."""
+        if values.dtype != target.dtype:
+            values = self.xp.astype(values, target.dtype)
+        target[key] = values
+
+    def check_fillable(self, array: Array) -> None:
+        """Refuse, before any work, an array that cannot be filled in place."""
+
+    def finish_fill(self, array: Array) -> None:
+        """Hook after an array was filled in place (none by default)."""
+
+    def finalize(self, array: Array, device: Any) -> Array:
+        """Hook for a last per-framework touch on a new result (none by default)."""
         return array
 
-    def memory_bytes(self, device: Any) -> int | None:
-        """Total memory of ``device`` in bytes, or None if unknown (host memory by default)."""
-        return host_memory_bytes()
+
+def _real_name(dtype: Any) -> str:
+    return "float64" if "64" in str(dtype) else "float32"
 
 
 @functools.lru_cache(maxsize=1)
@@ -109,15 +134,6 @@ def host_memory_bytes() -> int | None:
     except OSError:
         return total
     return min(total, int(limit)) if limit.isdigit() else total
-
-
-def seed_to_int(seed: np.random.SeedSequence, bits: int = 64) -> int:
-    """A ``bits``-bit integer seed for generators that take a plain integer."""
-    return int(seed.generate_state(1, np.uint64)[0]) >> (64 - bits)
-
-
-def numpy_generator(seed: np.random.SeedSequence) -> np.random.Generator:
-    return np.random.Generator(np.random.PCG64(seed))
 
 
 def device_error(framework: str, device: Any, allowed: str) -> ValueError:

@@ -1,4 +1,4 @@
-"""CuPy adapter: CuPy's generator on the target GPU; nothing leaves the device."""
+"""CuPy adapter: CuPy's generators on the target GPU, one per block of positions."""
 
 from __future__ import annotations
 
@@ -6,17 +6,12 @@ from typing import Any
 
 import numpy as np
 
-from ._base import Backend, device_error, seed_to_int
+from ._base import Backend, device_error
+from ._blocks import BlockStream
 
 
 class CupyBackend(Backend):
     framework_name = "cupy"
-    writable_views = True
-    #: GPU kernels launch per operation (~5-10 us each), so chunks are long: 2**20
-    #: values keep launch overhead small against a pass over 4-8 MiB, while the
-    #: transform's temporaries (about four chunks) stay at 16-32 MiB.  Fixed, as on
-    #: every backend.
-    chunk_size = 1 << 20
 
     def __init__(self, module: Any) -> None:
         super().__init__(module)
@@ -52,37 +47,51 @@ class CupyBackend(Backend):
             raise device_error("cupy", device, f"a GPU index below {count} (GPUs visible here: {count})")
         return cuda.Device(index)
 
-    def generator(self, seed: np.random.SeedSequence, device: Any) -> Any:
-        with device:
-            return self.cupy.random.default_rng(seed_to_int(seed, 63))
+    def memory_bytes(self, device: Any) -> int | None:
+        return int(device.mem_info[1])  # (free, total) of that GPU
 
-    def uniform(self, generator: Any, count: int, dtype: Any, device: Any) -> Any:
-        with device:
-            draws = self.cupy.empty((count,), dtype=dtype)
-        self.fill_uniform(generator, draws, device)
-        return draws
-
-    def fill_uniform(self, generator: Any, out: Any, device: Any) -> None:
-        with device:
-            # CuPy's random(out=) still draws into a temporary of out's size and copies:
-            # fine for a chunk, which is why CuPy draws chunk by chunk (see below).
-            generator.random(out.shape, dtype=out.dtype, out=out)
-            step = float(np.finfo(out.dtype).eps) / 2
-            # CuPy's float kernels are not documented to use the k * eps/2 grid: snap.
-            out /= step
-            self.cupy.floor(out, out=out)
-            out *= step
-
-    def draws_whole(self, device: Any) -> bool:
-        # Each launch hands out random numbers per thread, so CuPy's stream depends on
-        # how the draws are split; but drawing the whole output at once would need a
-        # temporary as large as the output (see fill_uniform).  Memory wins: CuPy draws
-        # per chunk, and its results are reproducible for the fixed chunk_size only.
+    def on_host(self, device: Any) -> bool:
         return False
+
+    def key_from(self, generator: Any, device: Any) -> bytes:
+        cupy = self.cupy
+        with device:
+            if generator is None:
+                words = cupy.random.randint(0, 2**32, size=4, dtype=cupy.int64).get()
+            elif isinstance(generator, cupy.random.Generator):
+                words = generator.integers(0, 2**32, size=4, dtype=cupy.int64).get()
+            else:
+                return super().key_from(generator, device)
+        return b"".join(int(w).to_bytes(4, "little") for w in words)
+
+    def stream(self, key: bytes, device: Any, working: Any, total: int) -> Any:
+        cupy = self.cupy
+
+        def fill(seed: int, out: Any, normal: bool) -> None:
+            with device:
+                generator = cupy.random.default_rng(seed)
+                if normal:
+                    generator.standard_normal(out.shape, dtype=out.dtype, out=out)
+                    return
+                generator.random(out.shape, dtype=out.dtype, out=out)
+                # CuPy's float kernels are not documented to use the k * eps/2 grid: snap.
+                step = float(np.finfo(out.dtype).eps) / 2
+                out /= step
+                cupy.floor(out, out=out)
+                out *= step
+
+        def empty(count: int) -> Any:
+            with device:
+                return cupy.empty((count,), dtype=working)
+
+        return BlockStream(key, total, fill, empty)
 
     def empty(self, count: int, dtype: Any, device: Any) -> Any:
         with device:
             return self.cupy.empty((count,), dtype=dtype)
 
-    def memory_bytes(self, device: Any) -> int | None:
-        return int(device.mem_info[1])  # (free, total) of that GPU
+    def flat_alias(self, array: Any) -> Any | None:
+        return array.reshape(-1) if array.flags.c_contiguous else None
+
+    def compute_view(self, flat: Any, working: Any) -> Any | None:
+        return flat if flat.dtype == working else None

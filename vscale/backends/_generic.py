@@ -1,12 +1,11 @@
-"""Any other array-API namespace: draws from NumPy's PCG64, moved with ``xp.asarray``."""
+"""Any other array-API namespace: the host PCG64 stream, moved with ``xp.asarray``."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from ._base import Backend, device_error, numpy_generator
+from ._base import Backend, device_error
+from ._pcg import PCG64Stream
 
 
 class GenericBackend(Backend):
@@ -30,12 +29,21 @@ class GenericBackend(Backend):
         names = ", ".join(repr(_device_name(d)) for d in devices)
         raise device_error(self.framework_name, device, f"None or one of {names}")
 
-    def generator(self, seed: np.random.SeedSequence, device: Any) -> np.random.Generator:
-        return numpy_generator(seed)
+    def stream(self, key: bytes, device: Any, working: Any, total: int) -> Any:
+        return MovedStream(super().stream(key, device, working, total), self.xp, working, device)
 
-    def uniform(self, generator: np.random.Generator, count: int, dtype: Any, device: Any) -> Any:
-        host_dtype = np.float64 if self.xp.finfo(dtype).bits == 64 else np.float32
-        return self.xp.asarray(generator.random(count, dtype=host_dtype), dtype=dtype, device=device)
+
+class MovedStream:
+    """A host stream whose draws are copied into another namespace's arrays."""
+
+    seekable = True
+
+    def __init__(self, host: PCG64Stream, xp: Any, dtype: Any, device: Any) -> None:
+        self.host, self.xp, self.dtype, self.device = host, xp, dtype, device
+        self.normals = host.normals
+
+    def draw(self, start: int, count: int, out: Any = None, *, normal: bool = False) -> Any:
+        return self.xp.asarray(self.host.draw(start, count, normal=normal), dtype=self.dtype, device=self.device)
 
 
 def _device_name(device: Any) -> str:

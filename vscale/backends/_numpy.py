@@ -1,4 +1,4 @@
-"""NumPy adapter: PCG64 draws written straight into the output's chunks on the host."""
+"""NumPy adapter: the host PCG64 stream, written straight into the output's chunks."""
 
 from __future__ import annotations
 
@@ -6,13 +6,11 @@ from typing import Any
 
 import numpy as np
 
-from ._base import Backend, device_error, numpy_generator
+from ._base import Backend, device_error
 
 
 class NumpyBackend(Backend):
     framework_name = "numpy"
-    writable_views = True
-    seekable = True
 
     def native_dtype(self, name: str) -> Any | None:
         # NumPy has no bfloat16 of its own; ml_dtypes' is not an array-API dtype.
@@ -23,27 +21,43 @@ class NumpyBackend(Backend):
             return "cpu"
         raise device_error("numpy", device, "None or 'cpu'")
 
-    def generator(self, seed: np.random.SeedSequence, device: Any) -> np.random.Generator:
-        return numpy_generator(seed)
+    def parallel(self, device: Any) -> bool:
+        return True  # NumPy's generators and ufuncs release the GIL
 
-    def generator_at(self, seed: np.random.SeedSequence, device: Any, offset: int, dtype: Any) -> np.random.Generator:
-        # PCG64.advance jumps in O(log n).  A float64 draw consumes one 64-bit output; a
-        # float32 draw one 32-bit half of it, the low half first and the high half kept
-        # for the next draw, so an odd offset advances one output less and spends a half.
-        halves = np.dtype(dtype).itemsize == 4
-        steps, spare = divmod(offset, 2) if halves else (offset, 0)
-        bit_generator = np.random.PCG64(seed)
-        bit_generator.advance(steps)
-        generator = np.random.Generator(bit_generator)
-        if spare:
-            generator.random(1, dtype=np.float32)
-        return generator
+    def flat_alias(self, array: Any) -> Any | None:
+        return array.reshape(-1) if array.flags.c_contiguous else None
 
-    def uniform(self, generator: np.random.Generator, count: int, dtype: Any, device: Any) -> Any:
-        # Generator.random uses the top 24 (float32) or 53 (float64) bits of each draw:
-        # exactly the grid k * eps/2 that the core expects.
-        return generator.random(count, dtype=dtype)
+    def compute_view(self, flat: Any, working: Any) -> Any | None:
+        return flat if flat.dtype == working else None
 
-    def fill_uniform(self, generator: np.random.Generator, out: Any, device: Any) -> None:
-        # Same stream as uniform(): random(out=) consumes the bit generator identically.
-        generator.random(out=out, dtype=out.dtype)
+    def assign(self, target: Any, key: Any, values: Any) -> None:
+        target[key] = values  # NumPy casts on assignment, rounding to nearest
+
+    def check_fillable(self, array: Any) -> None:
+        if not array.flags.writeable:
+            raise ValueError(
+                "Argument `array` is read-only (its flags.writeable is False); pass a writeable array, "
+                "or create a new one by calling the initializer with the shape."
+            )
+        if has_overlap(array.shape, array.strides):
+            raise ValueError(
+                f"Argument `array` has elements that share memory (shape {array.shape}, strides "
+                f"{array.strides}); filling it cannot give each element its own value. Pass a copy."
+            )
+
+
+def has_overlap(shape: tuple[int, ...], strides: tuple[int, ...]) -> bool:
+    """Whether an array with these sizes and strides maps two indices to one address.
+
+    Sufficient test (exact for the layouts slicing and broadcasting make): sorted by
+    stride, each dimension must step over everything the smaller ones span.
+    """
+    dims = sorted((abs(s), n) for n, s in zip(shape, strides) if n > 1)
+    if any(n == 0 for n in shape):
+        return False
+    span = 0
+    for stride, size in dims:
+        if stride <= span:
+            return True
+        span += stride * (size - 1)
+    return False

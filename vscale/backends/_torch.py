@@ -1,4 +1,12 @@
-"""PyTorch adapter: a ``torch.Generator`` on the target device; nothing leaves it."""
+"""PyTorch adapter.
+
+On the CPU a tensor's memory is shared with NumPy, so the host stream (PCG64, 128-bit
+keys) writes its draws straight into the tensor and the transforms run there as NumPy
+operations, on several threads: the values are NumPy's, bit for bit.  On an accelerator
+the draws come from a ``torch.Generator`` of that device, one per block of positions
+(:mod:`vscale.backends._blocks`), seeded with 64 bits, and the transforms run as torch
+operations on the device: nothing leaves it.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +14,24 @@ from typing import Any
 
 import numpy as np
 
-from ._base import Backend, device_error, seed_to_int
+from .._compat import standard_namespace
+from ._base import Backend, device_error
+from ._blocks import BlockStream
+from ._numpy import has_overlap
+from ._pcg import PCG64Stream
+
+_NUMPY_NAMES = {"float16", "float32", "float64", "complex64", "complex128"}
 
 
 class TorchBackend(Backend):
     framework_name = "torch"
-    writable_views = True
-    #: Each torch operation costs a few microseconds of dispatch, ten times NumPy's, so
-    #: chunks are 16 times longer: 1 MiB of float32, still inside a 2 MiB L2 per pair.
-    chunk_size = 1 << 18
 
     def __init__(self, module: Any) -> None:
         super().__init__(module)
         import torch
 
         self.torch = torch
+        self.host_xp = standard_namespace(np)
 
     def native_dtype(self, name: str) -> Any | None:
         return getattr(self.torch, name)
@@ -33,37 +44,18 @@ class TorchBackend(Backend):
             resolved = torch.device(device)
         except (RuntimeError, TypeError, ValueError):
             raise device_error("torch", device, "a torch.device or a string like 'cpu' or 'cuda:0'") from None
-        if resolved.type == "cpu":
+        if resolved.type in ("cpu", "meta"):
+            if resolved.type == "meta":
+                raise device_error("torch", device, "a device with memory ('cpu' or an accelerator), not 'meta'")
             return resolved
         accelerator = getattr(torch, resolved.type, None)
         available = accelerator is not None and getattr(accelerator, "is_available", lambda: False)()
         count = getattr(accelerator, "device_count", lambda: 1)() if available else 0
-        if not available or (resolved.index is not None and resolved.index >= count):
-            raise device_error(
-                "torch", device, f"'cpu' or an available accelerator ({resolved.type} devices here: {count})"
-            )
+        if not available:
+            raise device_error("torch", device, f"'cpu' (this machine has no usable {resolved.type} device)")
+        if resolved.index is not None and resolved.index >= count:
+            raise device_error("torch", device, f"'cpu' or {resolved.type} devices 0..{count - 1}")
         return resolved
-
-    def generator(self, seed: np.random.SeedSequence, device: Any) -> Any:
-        generator = self.torch.Generator(device=device)
-        generator.manual_seed(seed_to_int(seed))
-        return generator
-
-    def uniform(self, generator: Any, count: int, dtype: Any, device: Any) -> Any:
-        draws = self.torch.empty((count,), dtype=dtype, device=device)
-        self.fill_uniform(generator, draws, device)
-        return draws
-
-    def fill_uniform(self, generator: Any, out: Any, device: Any) -> None:
-        out.uniform_(generator=generator)
-        if out.device.type != "cpu":
-            # The CPU kernel already returns k * 2**-24 (float32) / k * 2**-53 (float64);
-            # GPU kernels may return finer values near 0, so snap them onto the grid.
-            _snap_to_grid_(out, self.torch.finfo(out.dtype).eps / 2)
-
-    def draws_whole(self, device: Any) -> bool:
-        # CUDA's Philox offsets depend on each launch's size; the CPU stream is sequential.
-        return self.torch.device(device).type != "cpu"
 
     def memory_bytes(self, device: Any) -> int | None:
         if device.type == "cpu":
@@ -73,6 +65,102 @@ class TorchBackend(Backend):
             return int(self.torch.cuda.get_device_properties(index).total_memory)
         return None  # other accelerators: only the platform's size limit applies
 
+    # -- where the transforms run --------------------------------------------------------
 
-def _snap_to_grid_(draws: Any, step: float) -> None:
-    draws.div_(step).floor_().mul_(step)
+    def compute(self, device: Any) -> tuple[Any, Any]:
+        return (self.host_xp, "cpu") if device.type == "cpu" else (self.xp, device)
+
+    def on_host(self, device: Any) -> bool:
+        return bool(device.type == "cpu")
+
+    def parallel(self, device: Any) -> bool:
+        return bool(device.type == "cpu")
+
+    # -- randomness ----------------------------------------------------------------------
+
+    def key_from(self, generator: Any, device: Any) -> bytes:
+        torch = self.torch
+        if generator is not None and not isinstance(generator, torch.Generator):
+            if isinstance(generator, np.random.Generator):
+                return super().key_from(generator, device)
+            raise TypeError(
+                "Argument `generator` must be None, a torch.Generator or a numpy.random.Generator on the torch "
+                f"backend; received an object of type {type(generator).__name__}."
+            )
+        # Four 32-bit words from the generator (the device's default one if None), so
+        # torch.manual_seed governs unseeded initializers as it governs torch.nn.init.
+        where = generator.device if generator is not None else device
+        words = torch.randint(0, 2**32, (4,), dtype=torch.int64, generator=generator, device=where).tolist()
+        return b"".join(int(w).to_bytes(4, "little") for w in words)
+
+    def stream(self, key: bytes, device: Any, working: Any, total: int) -> Any:
+        if device.type == "cpu":
+            return PCG64Stream(key, np.dtype(working))
+        torch = self.torch
+
+        def fill(seed: int, out: Any, normal: bool) -> None:
+            generator = torch.Generator(device=device)
+            generator.manual_seed(seed)
+            if normal:
+                out.normal_(generator=generator)
+                return
+            out.uniform_(generator=generator)
+            # GPU kernels may return values finer than k * eps/2 near 0: snap onto the grid.
+            step = torch.finfo(out.dtype).eps / 2
+            out.div_(step).floor_().mul_(step)
+
+        return BlockStream(key, total, fill, lambda count: torch.empty((count,), dtype=working, device=device))
+
+    # -- arrays --------------------------------------------------------------------------
+
+    def empty(self, count: int, dtype: Any, device: Any) -> Any:
+        return self.torch.empty((count,), dtype=dtype, device=device)
+
+    def working_dtype(self, name: str, device: Any) -> Any:
+        return np.dtype(name) if device.type == "cpu" else getattr(self.torch, name)
+
+    def flat_alias(self, array: Any) -> Any | None:
+        return array.detach().view(-1) if array.is_contiguous() else None
+
+    def compute_view(self, flat: Any, working: Any) -> Any | None:
+        if flat.device.type != "cpu":
+            return flat if flat.dtype == working else None
+        name = str(flat.dtype).rsplit(".", 1)[-1]
+        if name in _NUMPY_NAMES and np.dtype(name) == working:
+            return flat.detach().numpy()
+        return None
+
+    def assign(self, target: Any, key: Any, values: Any) -> None:
+        if isinstance(values, np.ndarray):
+            values = self.torch.from_numpy(np.ascontiguousarray(values))
+        with self.torch.no_grad():
+            target[key] = values
+
+    def check_fillable(self, array: Any) -> None:
+        torch = self.torch
+        if array.layout != torch.strided or array.is_nested:
+            kind = "nested" if array.is_nested else str(array.layout)
+            raise TypeError(
+                f"Argument `array` is a {kind} tensor; only dense (strided) tensors can be filled in place."
+            )
+        if array.device.type == "meta":
+            raise ValueError(
+                "Argument `array` is on the 'meta' device and has no memory to fill; move the module to a real "
+                "device first (for example with `module.to_empty(device='cpu')`)."
+            )
+        if array.is_inference() and not torch.is_inference_mode_enabled():
+            raise ValueError(
+                "Argument `array` is an inference tensor (created under torch.inference_mode()); it can only be "
+                "written inside torch.inference_mode(). Fill it there, or pass a normal tensor."
+            )
+        if has_overlap(tuple(array.shape), tuple(array.stride())):
+            raise ValueError(
+                f"Argument `array` has elements that share memory (shape {tuple(array.shape)}, strides "
+                f"{tuple(array.stride())}, e.g. from expand()); each element needs its own value. Pass a copy."
+            )
+
+    def finish_fill(self, array: Any) -> None:
+        """Tell autograd that ``array`` changed (the CPU path writes through NumPy)."""
+        bump = getattr(getattr(self.torch.autograd, "graph", None), "increment_version", None)
+        if bump is not None and not array.is_inference():
+            bump(array)

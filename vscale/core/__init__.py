@@ -4,18 +4,22 @@ from .erfinv import erfinv, erfinv_half, truncated_erfinv, truncated_erfinv_half
 from .fans import compute_fans
 from .transforms import (
     NORMAL_REACH,
+    SAMPLED_NORMAL_REACH,
     TRUNCATED_STD,
     Transform,
     apply,
+    apply_normal,
     half_centre_uniforms,
     make_transform,
 )
 
 __all__ = [
     "NORMAL_REACH",
+    "SAMPLED_NORMAL_REACH",
     "TRUNCATED_STD",
     "Transform",
     "apply",
+    "apply_normal",
     "compute_fans",
     "erfinv",
     "erfinv_half",

@@ -79,28 +79,53 @@ def complex_bound(kind: str, stddev: float) -> float:
     return make_complex_transform(kind, stddev).bound
 
 
-def apply_complex(u: Array, v: Array, transform: ComplexTransform, complex_dtype: Any, /, *, xp: Any) -> Array:
-    """Complex values from two equally long real chunks of uniform draws in ``[0, 1)``.
+def _shrink(factor: float, eps: float) -> float:
+    """``factor`` lowered by ``8 eps`` (relative): room for the roundings of the modulus.
 
-    The draws are moved to the midpoints of their grid cells (``+ eps/4``), so that the
-    modulus and the angle never hit an endpoint and both are symmetric on the grid.
-    ``u`` and ``v`` are overwritten.
+    The computed ``|w|`` is ``sqrt(re**2 + im**2)`` of rounded products of the rounded
+    modulus with a rounded cosine and sine; each step adds at most about ``eps`` of
+    relative error, so without this margin a value can exceed :attr:`ComplexTransform.bound`
+    by an ulp.  The deviation moves by ``8 eps`` (``1e-6`` in float32), far below what any
+    statistic can see.
     """
-    quarter_eps = xp.finfo(u.dtype).eps / 4
-    u += quarter_eps
-    v += quarter_eps
-    if transform.kind == "truncated_normal":
-        u *= -_KEPT
-        squared = -xp.log1p(u)
-    elif transform.kind == "untruncated_normal":
-        squared = -xp.log1p(-u)
+    return factor * (1.0 - 8.0 * eps)
+
+
+def apply_complex(u: Array, v: Array, transform: ComplexTransform, complex_dtype: Any, /, *, xp: Any) -> Array:
+    """Complex values from two equally long real arrays of uniform draws in ``[0, 1)``.
+
+    Draws arrive on the grid ``k * eps/2``.  Each is moved to the midpoint of its grid
+    cell, ``p = u + eps/4``, which is never 0 or 1.  ``p`` itself may not be representable
+    near 1, but ``h = p - 1/2 = u - (1/2 - eps/4)`` is (one exact subtraction, as in
+    :mod:`vscale.core.transforms`), and so is ``lo = 1/2 - |h| = min(p, 1 - p)``, which
+    is at least ``eps/4``.  The modulus uses ``lo`` on the side where it equals ``1 - p``,
+    so ``-log(1 - p)`` is finite for every draw (at most ``-log(eps/4)``).  The angle is
+    ``2 pi h`` in ``(-pi, pi)``.  Neither input is modified.
+    """
+    eps = float(xp.finfo(u.dtype).eps)
+    offset = (1.0 - eps / 2) / 2
+    h = u - offset
+    lo = 0.5 - xp.abs(h)
+    if transform.kind == "untruncated_normal":
+        # -log(1 - p): 1 - p is lo where h >= 0 (p >= 1/2), and 1 - lo where h < 0.
+        squared = xp.where(h >= 0.0, -xp.log(lo), -xp.log1p(-lo))
+    elif transform.kind == "truncated_normal":
+        # r^2 = -log(1 - KEPT p) <= 4 in exact arithmetic; the clip removes the rounding.
+        squared = xp.clip(-xp.log1p((h + 0.5) * -_KEPT), 0.0, 4.0)
     else:
-        squared = u
-    modulus = xp.sqrt(squared)
-    modulus *= transform.factor
-    v *= 2.0 * math.pi
-    real = xp.cos(v)
-    real *= modulus
-    imag = xp.sin(v)
-    imag *= modulus
+        squared = xp.clip(h + 0.5, 0.0, 1.0)
+    modulus = xp.sqrt(squared) * _shrink(transform.factor, eps)
+    angle = (v - offset) * (2.0 * math.pi)
+    real = xp.cos(angle) * modulus
+    imag = xp.sin(angle) * modulus
     return xp.astype(real, complex_dtype) + xp.astype(imag, complex_dtype) * 1j
+
+
+def complex_from_normals(z0: Array, z1: Array, transform: ComplexTransform, complex_dtype: Any, /, *, xp: Any) -> Array:
+    """The circular complex normal from two arrays of independent standard normals.
+
+    Real and imaginary parts of the circular normal with ``E|w|^2 = factor**2`` are
+    independent ``N(0, factor**2 / 2)``: a native normal generator gives them directly.
+    """
+    scale = transform.factor / math.sqrt(2.0)
+    return xp.astype(z0 * scale, complex_dtype) + xp.astype(z1 * scale, complex_dtype) * 1j

@@ -103,20 +103,15 @@ def erfinv_half(h: Array, /, *, xp: Any, factor: float = 1.0) -> Array:
     # 1/2 (Sterbenz), the larger one carries a relative rounding of eps/2, and the
     # scaling by 4 is exact, so the accuracy argument above holds unchanged.
     p = 0.5 - h
-    p *= h + 0.5
-    p *= 4.0
+    p = p * (h + 0.5)
+    p = p * 4.0
     t = xp.log(p)  # t = -w, exactly the negated table variable
     tails = [_tail(t, lower, poly, 2.0 * factor, xp) for lower, _, poly in pieces[1:]]
     _, _, central = pieces[0]
     t += central.centre
     acc = _polynomial(t, _coefficients(central, True, 2.0 * factor))
     for in_tail, values in tails:
-        if in_tail is None:
-            continue
-        if _has_boolean_indexing(xp):
-            acc[in_tail] = values
-        else:
-            acc[...] = xp.where(in_tail, values, acc)
+        acc = xp.where(in_tail, values, acc)
     h *= acc
     if power != 1.0:
         h *= power
@@ -124,17 +119,16 @@ def erfinv_half(h: Array, /, *, xp: Any, factor: float = 1.0) -> Array:
 
 
 def _tail(t: Array, lower: float, poly: tables.Polynomial, scale: float, xp: Any) -> tuple[Any, Any]:
-    """Where ``w = -t >= lower``, and ``scale * poly(sqrt(w) - centre)`` there.
+    """Where ``w = -t >= lower``, and ``scale * poly(sqrt(w) - centre)`` everywhere.
 
-    The tails are rare (0.3% of float32 draws reach ``w >= 5``), so where the namespace
-    has boolean indexing the polynomial runs on the selected values only; otherwise on
-    all of them, and the caller selects with ``where``.  ``(None, None)`` if none is.
+    The tail polynomial runs on every value and the caller selects with ``where``: a
+    selection by boolean indexing would give an array whose size depends on the data,
+    which lazy (Dask) and traced (``jax.jit``) namespaces cannot build, and asking
+    whether any value is in the tail would synchronise a GPU.
     """
     in_tail = t <= -lower
-    if not bool(xp.any(in_tail)):
-        return None, None
-    # abs: on the where path t can be +0.0 (y = 0), whose negation sqrt takes as -0.0.
-    s = xp.sqrt(-t[in_tail]) if _has_boolean_indexing(xp) else xp.sqrt(xp.abs(t))
+    # abs: t can be +0.0 (y = 0), whose negation sqrt takes as -0.0.
+    s = xp.sqrt(xp.abs(t))
     s -= poly.centre
     return in_tail, _polynomial(s, _coefficients(poly, False, scale))
 
@@ -154,31 +148,19 @@ def erfinv(y: Array, /, *, xp: Any, factor: float = 1.0) -> Array:
     factor : float, optional
         Folded into the polynomial coefficients, so that scaling costs no extra pass.
     """
-    result = erfinv_half(y * 0.5, xp=xp, factor=factor)
+    # Values at or beyond the endpoints are replaced by 0 first, so that the logarithm
+    # never sees 0 or a negative number, then given their limits with where.
+    inside = xp.abs(y) < 1.0
+    result = erfinv_half(xp.where(inside, y, 0.0) * 0.5, xp=xp, factor=factor)
     return _handle_endpoints(result, y, factor, xp)
 
 
 def _handle_endpoints(result: Array, y: Array, factor: float, xp: Any) -> Array:
+    # Computed for every value and selected with where: no Python branch on the data.
     magnitude = xp.abs(y)
-    if bool(xp.all(magnitude < 1.0)):
-        return result
-    inf = xp.asarray(math.copysign(math.inf, factor), dtype=result.dtype, device=_device(y))
+    inf = xp.full_like(result, math.copysign(math.inf, factor))
     result = xp.where(magnitude == 1.0, xp.where(y > 0, inf, -inf), result)
-    return xp.where(magnitude > 1.0, xp.asarray(math.nan, dtype=result.dtype), result)
-
-
-def _device(x: Array) -> Any:
-    from .._compat import device
-
-    return device(x)
-
-
-@functools.lru_cache(maxsize=16)
-def _has_boolean_indexing(xp: Any) -> bool:
-    info = getattr(xp, "__array_namespace_info__", None)
-    if info is None:
-        return True
-    return bool(info().capabilities().get("boolean indexing", True))
+    return xp.where(magnitude > 1.0, math.nan, result)
 
 
 def truncated_erfinv_half(h: Array, /, *, xp: Any, factor: float = 1.0) -> Array:

@@ -11,7 +11,7 @@ inverse CDF is finite everywhere, and the set of values is symmetric about 0.
 folds the factor 2 into the constants that follow, and it overwrites ``u``: the result
 is ``u`` itself unless a clip needs a new array, so the caller can draw into the output
 and transform there.  The chunk loop, the random numbers and the output array belong to
-the caller (:mod:`vscale._sampling`); these functions only see arrays and ``xp``.
+the caller (:mod:`vscale.core.engine`); these functions only see arrays and ``xp``.
 """
 
 from __future__ import annotations
@@ -37,6 +37,14 @@ SQRT2 = math.sqrt(2.0)
 # Largest |value| of the standard normal transform: sqrt(2) * erfinv(1 - eps/2) for the
 # outermost centred grid point of float32 (1 - 2**-24) and float64 (1 - 2**-53).
 NORMAL_REACH = {32: 5.419983174916868, 64: 8.292361075813596}
+
+# Largest |value| of the native normal generators a stream may use for the untruncated
+# normal instead (bounds of the sigma = 1 draws, rounded up).  NumPy's ziggurat: its tail
+# returns r + x with r = 3.6541528853610088 and x = -log1p(-u) / r for u < 1 on the
+# grid 2**-24 (float32) or 2**-53 (float64): 3.654 + 16.64 / 3.654 = 8.21 and
+# 3.654 + 36.74 / 3.654 = 13.71.  Box-Muller on 32-bit uniforms (torch CUDA, CuPy) stays
+# below sqrt(-2 log 2**-32) = 6.7.  Used to refuse scales whose values could overflow.
+SAMPLED_NORMAL_REACH = {32: 8.3, 64: 13.8}
 
 
 class Transform(NamedTuple):
@@ -108,6 +116,16 @@ def apply(u: Array, transform: Transform, /, *, xp: Any) -> Array:
     if half_width <= transform.bound:
         return h
     return xp.clip(h, -transform.bound, transform.bound)
+
+
+def apply_normal(z: Array, transform: Transform, /, *, xp: Any) -> Array:
+    """Scale a chunk of standard normals from a native normal generator, in place.
+
+    Only for the untruncated normal, whose factor is ``sqrt(2) * sigma`` (it multiplies
+    ``erfinv``); a standard normal needs ``sigma``.
+    """
+    z *= transform.factor / SQRT2
+    return z
 
 
 def make_transform(kind: Kind, spread: float, bound: float) -> Transform:

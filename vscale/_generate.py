@@ -1,0 +1,82 @@
+"""One call, from checked arguments to an array: the public layer's bridge to the engine.
+
+Builds the engine's job (chunk size for the device, thread budget), asks the adapter for
+the call's stream and for an output (a new array, the array being filled, or pieces for
+immutable namespaces), and runs :func:`vscale.core.engine.run`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+from .backends import Backend
+from .backends._outputs import FlatOutput, PiecesOutput, RegionOutput
+from .core import engine
+from .core.complex import ComplexTransform
+from .core.transforms import Transform
+
+
+def thread_count() -> int:
+    """Threads for host backends: ``VSCALE_NUM_THREADS``, else the CPUs this process may use.
+
+    A value that is not a plain positive decimal integer is ignored.
+    """
+    configured = os.environ.get("VSCALE_NUM_THREADS", "").strip()
+    if configured.isascii() and configured.isdigit() and int(configured) > 0:
+        return int(configured)
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity else (os.cpu_count() or 1)
+
+
+def generate(
+    backend: Backend,
+    dims: tuple[int, ...],
+    name: str,
+    native: Any,
+    device: Any,
+    transform: Transform | ComplexTransform,
+    key: bytes,
+    itemsize: int,
+    target: Any = None,
+) -> Any:
+    """``dims``-shaped values of ``transform`` from the stream of ``key``.
+
+    With ``target`` (an existing array, already checked), the values are written into it
+    and it is returned; otherwise a new array of dtype ``native`` on ``device``.
+    """
+    count = math.prod(dims)
+    is_complex = isinstance(transform, ComplexTransform)
+    compute_xp, compute_device = backend.compute(device)
+    working = backend.working_dtype("float64" if name in ("float64", "complex128") else "float32", device)
+    parts = 2 if is_complex else 1
+    flat = None
+    if target is not None:
+        alias = backend.flat_alias(target)
+        output: Any = FlatOutput(backend, alias, working) if alias is not None else RegionOutput(backend, target, compute_xp)
+    elif backend.mutable:
+        flat = backend.empty(count, native, device)
+        output = FlatOutput(backend, flat, working)
+    else:
+        output = PiecesOutput(backend, native)
+    job = engine.Job(
+        count=count,
+        transform=transform,
+        working=working,
+        complex_dtype=backend.working_dtype(name, device) if is_complex else None,
+        in_place=backend.mutable,
+        chunk=engine.HOST_CHUNK if backend.on_host(device) else engine.DEVICE_CHUNK,
+        output_bytes=count * itemsize,
+        device=compute_device,
+        threads=thread_count() if backend.parallel(device) else 1,
+    )
+    if count:
+        engine.run(job, backend.stream(key, device, working, count * parts), output, xp=compute_xp)
+    if target is not None:
+        backend.finish_fill(target)
+        return target
+    xp = backend.xp
+    if flat is None:
+        flat = output.result() if count else xp.empty((0,), dtype=native, device=device)
+    return backend.finalize(xp.reshape(flat, dims), device)

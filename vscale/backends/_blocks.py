@@ -1,0 +1,56 @@
+"""Streams for GPU generators: one independently seeded generator per block of positions.
+
+GPU generators hand out random numbers per thread of each kernel launch, so the values a
+position gets depend on how the draws are split into launches.  Here a block of
+:data:`BLOCK` positions is always drawn by one launch of its full length, from a
+generator whose 64-bit seed is a BLAKE2b hash of the call's key and the block index.
+A range that starts or ends inside a block draws the whole block into a temporary and
+keeps its part (the engine's device chunks are whole blocks, so it never does).  Every
+position's value is therefore fixed by the key alone, whatever the chunks and threads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+#: Positions per GPU block: 16 MiB of float32, so launches are few and the temporary of
+#: an unaligned range stays bounded.  Part of the stream's definition, fixed.
+BLOCK = 1 << 22
+
+
+def block_seed(key: bytes, block: int) -> int:
+    """The 64-bit seed of ``block`` of the stream with ``key``."""
+    digest = hashlib.blake2b(key + block.to_bytes(8, "little"), digest_size=8, person=b"vscale-block").digest()
+    return int.from_bytes(digest, "little")
+
+
+class BlockStream:
+    """Seekable stream of ``total`` positions; ``fill(seed, out, normal)`` draws one whole block."""
+
+    seekable = True
+    normals = True
+
+    def __init__(
+        self, key: bytes, total: int, fill: Callable[[int, Any, bool], None], empty: Callable[[int], Any]
+    ) -> None:
+        self.key, self.total, self.fill, self.empty = key, total, fill, empty
+
+    def draw(self, start: int, count: int, out: Any = None, *, normal: bool = False) -> Any:
+        if out is None:
+            out = self.empty(count)
+        done = 0
+        while done < count:
+            block, offset = divmod(start + done, BLOCK)
+            length = min(BLOCK, self.total - block * BLOCK)
+            size = min(count - done, length - offset)
+            seed = block_seed(self.key, block)
+            if offset == 0 and size == length:
+                self.fill(seed, out[done : done + size], normal)
+            else:
+                whole = self.empty(length)
+                self.fill(seed, whole, normal)
+                out[done : done + size] = whole[offset : offset + size]
+            done += size
+        return out

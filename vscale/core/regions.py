@@ -1,0 +1,55 @@
+"""Flat index ranges of a C-ordered shape as a few rectangular regions.
+
+An existing array that is not contiguous cannot be viewed as one flat array, but every
+flat range ``[start, stop)`` of its elements is the union of at most ``2 * ndim - 1``
+boxes: a partial leading row (recursively), a run of whole rows, a partial trailing row
+(recursively).  Writing each box with one basic-indexing assignment fills the array
+chunk by chunk through a bounded workspace, on any namespace that supports
+``a[key] = value``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+
+class Region(NamedTuple):
+    """Elements ``offset .. offset + count`` of a flat range are ``array[key]``, of ``shape``."""
+
+    key: tuple[int | slice, ...]
+    offset: int
+    count: int
+    shape: tuple[int, ...]
+
+
+def flat_regions(shape: tuple[int, ...], start: int, stop: int, offset: int = 0) -> list[Region]:
+    """The regions of flat (C-order) positions ``start .. stop - 1`` of ``shape``.
+
+    >>> [tuple(r) for r in flat_regions((2, 3), 1, 6)]
+    [((0, slice(1, 3, None)), 0, 2, (2,)), ((slice(1, 2, None),), 2, 3, (1, 3))]
+    """
+    if start >= stop:
+        return []
+    if not shape:
+        return [Region((), offset, 1, ())]
+    inner = math.prod(shape[1:])
+    regions: list[Region] = []
+    row, within = divmod(start, inner)
+    if within:
+        end = min(stop, (row + 1) * inner)
+        regions += _nested(row, flat_regions(shape[1:], within, end - row * inner, offset))
+        offset += end - start
+        start, row = end, row + 1
+    whole = (stop - start) // inner
+    if whole:
+        regions.append(Region((slice(row, row + whole),), offset, whole * inner, (whole, *shape[1:])))
+        offset += whole * inner
+        start, row = start + whole * inner, row + whole
+    if start < stop:
+        regions += _nested(row, flat_regions(shape[1:], 0, stop - start, offset))
+    return regions
+
+
+def _nested(row: int, inner: list[Region]) -> list[Region]:
+    return [Region((row, *r.key), r.offset, r.count, r.shape) for r in inner]
