@@ -23,6 +23,7 @@ BACKEND_DTYPES = {
     "torch:cpu": DTYPES,
     "torch:cuda": DTYPES,
     "cupy": ("float16", "float32", "float64"),
+    "jax": DTYPES,
     "array_api_strict": ("float32", "float64"),
 }
 
@@ -30,7 +31,7 @@ BACKEND_DTYPES = {
 def namespace(backend_name: str) -> tuple[Any, Any]:
     """``(module, device)`` for a backend name of conftest.ALL_BACKENDS."""
     framework, _, device = backend_name.partition(":")
-    return importlib.import_module(framework), (device or None)
+    return importlib.import_module("jax.numpy" if framework == "jax" else framework), (device or None)
 
 
 def native_bytes(result: Any) -> bytes:
@@ -48,6 +49,8 @@ def native_bytes(result: Any) -> bytes:
     elif module == "array_api_strict":
         result = result._array  # array-api-strict wraps a NumPy array
     array = np.ascontiguousarray(result)
+    if array.dtype.itemsize == 2:  # bfloat16 (ml_dtypes) has no byte-order variant
+        array = array.view(np.int16)
     return array.astype(array.dtype.newbyteorder("<")).tobytes()
 
 

@@ -50,10 +50,39 @@ def test_fans_accept_numpy_and_torch_shapes():
     assert vscale.compute_fans(torch.Size([8, 3, 3, 3])) == keras_rule((8, 3, 3, 3))
 
 
-def test_fans_are_exact_for_huge_dims():
-    shape = (2**21, 2**20, 2**22)
-    assert vscale.compute_fans(shape) == (2**41, 2**43)
-    assert math.prod(shape[:-2]) == 2**21
+# Hand-computed fans (Keras: conv kernel (*k, in, out) -> (prod(k) * in, prod(k) * out)).
+HUGE = [
+    ((2**21, 2**20, 2**22), (2**41, 2**43)),
+    ((2**40, 2**40), (2**40, 2**40)),
+    ((2**60,), (2**60, 2**60)),
+    # 3**20 * 5**10 * 7**12 is about 4.7e26: float64 arithmetic would round it (checked below).
+    ((3**20, 5**10, 7**12, 11**9), (3**20 * 5**10 * 7**12, 3**20 * 5**10 * 11**9)),
+]
+
+
+@pytest.mark.parametrize(("shape", "expected"), HUGE)
+def test_fans_are_exact_for_huge_dims(shape, expected):
+    fans = vscale.compute_fans(shape)
+    assert fans == expected
+    assert all(type(f) is int for f in fans)
+
+
+def test_huge_case_would_catch_float_arithmetic():
+    """The last HUGE case is only a check of exactness if float64 products get it wrong."""
+    shape, (fan_in, _) = HUGE[-1]
+    as_floats = math.prod(float(d) for d in shape[:-1])
+    assert int(as_floats) != fan_in
+
+
+KERAS_SHAPES = [(), (7,), (0,), (3, 5), (5, 3), (4, 3, 5), (3, 3, 64, 128), (2, 3, 4, 5, 6), (2, 0, 4, 5, 6), (1, 1, 1)]
+
+
+@pytest.mark.parametrize("shape", KERAS_SHAPES + [s for s, _ in HUGE])
+def test_fans_match_keras_compute_fans(shape, monkeypatch):
+    """Keras' own compute_fans as the oracle (KERAS_BACKEND=numpy: no TensorFlow needed)."""
+    monkeypatch.setenv("KERAS_BACKEND", "numpy")  # only matters if keras is not imported yet
+    random_initializers = pytest.importorskip("keras.src.initializers.random_initializers")
+    assert vscale.compute_fans(shape) == random_initializers.compute_fans(shape)
 
 
 @pytest.mark.parametrize(

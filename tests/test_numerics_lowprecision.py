@@ -166,7 +166,10 @@ def test_low_precision_is_the_rounded_exact_distribution(backend, distribution, 
     # 8 sd plus 1% for the float32 grid: a value whose cell holds less than one grid step
     # (2**-24) of mass is reached by 0 or 1 grid points, not with probability p.
     assert abs(distinct - expected_distinct) < 8 * distinct_sd + 0.01 * expected_distinct, report
-    assert distinct > 0.9 * reachable, report
+    # The sample is expected to meet about 90% of the values with that much mass (3839 of
+    # 4250 for bfloat16), so the floor sits 5 sd below that, still far above a generator
+    # with few distinct values (JAX's bfloat16 truncated normal has 128).
+    assert distinct > 0.85 * reachable, report
 
 
 def host_sample(dtype_name: str, stddev: float, seed: int, toward_zero: bool = False) -> np.ndarray:

@@ -60,10 +60,10 @@ def test_bad_dtype_names(backend, dtype, error):
         vscale.VarianceScaling()((2, 2), dtype, xp=backend.module, device=backend.device)
 
 
-def test_non_float_native_dtypes(backend):
-    for name in ("int32", "int64", "bool"):
-        with pytest.raises(ValueError, match="Expected a floating point or complex type"):
-            vscale.VarianceScaling()((2,), backend.native_dtype(name), xp=backend.module, device=backend.device)
+@pytest.mark.parametrize("dtype", ["int32", "int64", "bool"])
+def test_non_float_native_dtypes(backend, dtype):
+    with pytest.raises(ValueError, match="Expected a floating point or complex type"):
+        vscale.VarianceScaling()((2,), backend.native_dtype(dtype), xp=backend.module, device=backend.device)
 
 
 def test_bad_device(backend):

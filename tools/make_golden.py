@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 from pathlib import Path
 
+# JAX makes float64 arrays only with x64 enabled (the test suite's conftest does the same).
+os.environ.setdefault("JAX_ENABLE_X64", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 

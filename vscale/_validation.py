@@ -178,7 +178,9 @@ def validate_fan_arguments(
     return ins, outs, layout, groups
 
 
-def validate_allocation(dims: tuple[int, ...], dtype_name: str, itemsize: int, memory: int | None) -> None:
+def validate_allocation(
+    dims: tuple[int, ...], dtype_name: str, itemsize: int, memory: int | None, max_empty_extent: int | None = None
+) -> None:
     """Refuse a result that cannot exist, before anything is allocated.
 
     ``memory`` is the total memory of the target device in bytes (None where unknown): a
@@ -193,6 +195,19 @@ def validate_allocation(dims: tuple[int, ...], dtype_name: str, itemsize: int, m
             f"(received shape={_short(dims)})."
         )
     count = math.prod(dims)
+    if count == 0:
+        # An empty array still has its other dimensions; NumPy refuses them when their
+        # product overflows a 64-bit size, and some libraries (JAX) take time and memory
+        # that grow with it, so the rule is the same as for a non-empty array's size.
+        extent = math.prod(d for d in dims if d)
+        limit = sys.maxsize // itemsize if max_empty_extent is None else max_empty_extent
+        if extent > limit:
+            raise ValueError(
+                f"Argument `shape`={_short(dims)} is empty, but the product of its other dimensions "
+                f"({_magnitude(extent)}) exceeds what this backend can represent ({_magnitude(limit)}); "
+                "nothing was allocated."
+            )
+        return
     nbytes = count * itemsize
     limit, what = sys.maxsize, "the largest array size a 64-bit platform can address"
     if memory is not None and memory < limit:

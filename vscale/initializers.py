@@ -196,7 +196,7 @@ class VarianceScaling:
         name, native = resolve_dtype(backend, dtype)
         device = backend.resolve_device(device)
         if target is None:
-            validate_allocation(dims, name, itemsize(name), backend.memory_bytes(device))
+            validate_allocation(dims, name, itemsize(name), backend.memory_bytes(device), backend.max_empty_extent)
         transform = self._transform(dims, fan_layout, name)
         key = self._key(backend, generator, device)
         return generate(backend, dims, name, native, device, transform, key, itemsize(name), target)

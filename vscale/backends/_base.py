@@ -26,6 +26,9 @@ class Backend:
     framework_name: str
     #: Whether arrays of this library can be written in place (JAX's cannot).
     mutable: bool = True
+    #: Largest product of the other dimensions of an empty result, where the library
+    #: limits it below the 64-bit size (None: that limit).
+    max_empty_extent: int | None = None
 
     def __init__(self, module: Any) -> None:
         self.xp = standard_namespace(module)

@@ -160,7 +160,8 @@ def _handle_endpoints(result: Array, y: Array, factor: float, xp: Any) -> Array:
     magnitude = xp.abs(y)
     inf = xp.full_like(result, math.copysign(math.inf, factor))
     result = xp.where(magnitude == 1.0, xp.where(y > 0, inf, -inf), result)
-    return xp.where(magnitude > 1.0, math.nan, result)
+    # ~(|y| <= 1) is also true for NaN inputs, which stay NaN as in scipy.special.erfinv.
+    return xp.where(~(magnitude <= 1.0), math.nan, result)
 
 
 def truncated_erfinv_half(h: Array, /, *, xp: Any, factor: float = 1.0) -> Array:

@@ -39,12 +39,16 @@ SQRT2 = math.sqrt(2.0)
 NORMAL_REACH = {32: 5.419983174916868, 64: 8.292361075813596}
 
 # Largest |value| of the native normal generators a stream may use for the untruncated
-# normal instead (bounds of the sigma = 1 draws, rounded up).  NumPy's ziggurat: its tail
-# returns r + x with r = 3.6541528853610088 and x = -log1p(-u) / r for u < 1 on the
-# grid 2**-24 (float32) or 2**-53 (float64): 3.654 + 16.64 / 3.654 = 8.21 and
-# 3.654 + 36.74 / 3.654 = 13.71.  Box-Muller on 32-bit uniforms (torch CUDA, CuPy) stays
-# below sqrt(-2 log 2**-32) = 6.7.  Used to refuse scales whose values could overflow.
-SAMPLED_NORMAL_REACH = {32: 8.3, 64: 13.8}
+# normal instead.  NumPy's ziggurat: its tail returns r + x with
+# r = 3.6541528853610088 and x = -log1p(-u) / r for u < 1 on the grid 2**-24 (float32)
+# or 2**-53 (float64), so at most r + 24 ln 2 / r = 8.207 and r + 53 ln 2 / r = 13.71
+# (raised by 2**-20 for the roundings of that arithmetic).  Box-Muller on 32-bit uniforms
+# (torch CUDA, CuPy) stays below sqrt(-2 log 2**-32) = 6.7.  Used to refuse scales whose
+# values could overflow the output dtype.
+_ZIGGURAT_R = 3.6541528853610088
+SAMPLED_NORMAL_REACH = {
+    bits: (_ZIGGURAT_R + grid * math.log(2.0) / _ZIGGURAT_R) * (1.0 + 2.0**-20) for bits, grid in ((32, 24), (64, 53))
+}
 
 
 class Transform(NamedTuple):
