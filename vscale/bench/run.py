@@ -5,6 +5,7 @@ Usage (from the repository root)::
     vscale bench                              # or python -m benchmarks; everything installed, 1e4..1e8
     python -m benchmarks --quick              # < 2 minutes: sizes 1e4..1e6, 3 repeats
     python -m benchmarks --backends numpy --peers numpy,jax --sizes 1e6,1e7
+    python -m benchmarks --sweep              # 10 .. 4096² values against each framework's own sampler
 
 Each case is one call that creates a float32 kernel of about ``size`` values (shape
 ``(size // 1000, 1000)``: fan_in is the row count), timed ``--repeats`` times after a
@@ -13,6 +14,10 @@ warm-up; the report gives medians in ns per value, the ratio to the group's floo
 vscale's speed-up over each peer, the peak memory of one call as a multiple of the
 output (see :mod:`vscale.bench.memory`), and the issue's targets as met / not met.
 GPU groups are skipped with their reason where no GPU is usable.
+
+``--sweep`` runs the size sweep instead (:mod:`vscale.bench.sweep`): NumPy and torch CPU
+against their own samplers, interleaved, from 10 values to 4096², with its targets; it
+prints a table and writes JSON only where ``--out`` is given.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ QUICK_SIZES = (10**4, 10**5, 10**6)
 # torch's trunc_normal_ (~6 s at 1e8 on a 2-core VM) in.
 MAX_SECONDS_PER_CALL = 10.0
 COLUMNS = 1000
+DEFAULT_OUT = "benchmarks/results"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -53,12 +59,30 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=None, help="timed calls per case and size (default 7)")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurements")
     parser.add_argument("--memory-sizes", help="sizes at which to measure memory (default: every size >= 1e6)")
-    parser.add_argument("--out", default="benchmarks/results", help="directory for report.md and report.json")
+    parser.add_argument("--out", default=None,
+                        help=f"directory for report.md and report.json (default {DEFAULT_OUT}); with --sweep, "
+                        "the JSON report's file (PATH.json, or PATH/sweep.json), written only when given")
     parser.add_argument("--threads", type=int, default=None,
                         help="intra-op threads for torch (torch.set_num_threads) and OpenMP in the workers; "
                         "1 gives steadier figures on a loaded machine (default: the frameworks' own)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    return parser.parse_args(argv)
+    sweep = parser.add_argument_group("size sweep")
+    sweep.add_argument("--sweep", action="store_true",
+                       help="time vscale against NumPy's and torch's own samplers, interleaved, at n = 10, 4096, "
+                       "36864, 262144 and 4096² values, and check the targets (--sizes, --backends, "
+                       "--distributions, --repeats, --threads and --quick apply)")
+    sweep.add_argument("--long", action="store_true", help="with --sweep: add n = 1e8")
+    sweep.add_argument("--min-batch", type=float, default=None, metavar="SECONDS",
+                       help="with --sweep: about how long one timed batch of calls lasts (default 0.02)")
+    sweep.add_argument("--plot", metavar="FILE.png", default=None,
+                       help="with --sweep: also plot ns per value against n (needs matplotlib)")
+    args = parser.parse_args(argv)
+    if not args.sweep:
+        used = [flag for flag, value in (("--long", args.long), ("--min-batch", args.min_batch),
+                                         ("--plot", args.plot)) if value]  # fmt: skip
+        if used:
+            parser.error(f"{', '.join(used)}: only with --sweep")
+    return args
 
 
 def _csv(value: str | None, default: tuple[Any, ...], allowed: tuple[str, ...] | None = None) -> list[Any]:
@@ -249,11 +273,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark with command-line arguments ``argv``; write the reports; return 0."""
+    """Run the benchmark with command-line arguments ``argv``; write the reports; return 0.
+
+    With ``--sweep``, run the size sweep instead (:func:`vscale.bench.sweep.main_sweep`).
+    """
     args = parse_args(argv)
+    if args.sweep:
+        from .sweep import main_sweep
+
+        return main_sweep(args)
     report = run(args)
     report["targets"] = targets(report)
-    out = Path(args.out)
+    out = Path(args.out or DEFAULT_OUT)
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(report, indent=1))
     markdown = write_markdown(report)
