@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -54,6 +55,7 @@ def is_complex(name: str) -> bool:
 _ALL_NAMES = FLOAT_NAMES + tuple(COMPLEX_PARTS)
 
 
+@functools.lru_cache(maxsize=1024)
 def largest_at_most(value: float, name: str) -> float:
     """The largest number of dtype ``name`` that is ``<= value`` (``value >= 0``).
 
@@ -84,6 +86,7 @@ def working_name(name: str) -> str:
     return "float64" if name in ("float64", "complex128") else "float32"
 
 
+@functools.lru_cache(maxsize=64)
 def finfo(name: str) -> tuple[float, float, float]:
     """``(max, smallest_normal, eps)`` of a float dtype name (bfloat16 included), or of the
     parts of a complex one."""

@@ -117,6 +117,7 @@ class Backend:
         return array
 
 
+@functools.lru_cache(maxsize=64)
 def _real_name(dtype: Any) -> str:
     return "float64" if "64" in str(dtype) else "float32"
 
