@@ -2,6 +2,6 @@
 
 import sys
 
-from vscale.bench.run import main
+from vscale.cli.bench.run import main
 
 sys.exit(main())

@@ -76,11 +76,12 @@ def test_second_moment_mean_and_rotation_invariance(backend, kind, dtype):
 
 @pytest.mark.parametrize("kind", ["truncated_normal", "uniform"])
 def test_modulus_bound_is_reached_not_exceeded(backend, kind):
-    result = vscale.VarianceScaling(400.0, "fan_in", kind, seed=7)(SHAPE, "complex64", xp=backend.module)
+    init = vscale.VarianceScaling(400.0, "fan_in", kind, seed=7)
+    result = init(SHAPE, "complex64", xp=backend.module, device=backend.device)
     moduli = np.abs(backend.to_numpy(result, np.complex128))
     bound = complex_bound(kind, 1.0)
     assert bound == pytest.approx(2 / COMPLEX_TRUNCATED_STD if kind == "truncated_normal" else math.sqrt(2))
-    assert moduli.max() <= bound * (1 + 4 * np.finfo(np.float32).eps)
+    assert moduli.max() <= bound  # the documented bound itself, not an ulp above it
     # The density of |w| near the bound is positive, so the top of N draws lies within
     # about 1/N of it (both densities at the bound exceed 0.2 per unit; 50/N is ample).
     assert moduli.max() > bound - 50 / N
@@ -90,8 +91,9 @@ def test_untruncated_parts_are_independent_normals():
     stats = pytest.importorskip("scipy.stats")
     w = vscale.VarianceScaling(400.0, "fan_in", "untruncated_normal", seed=3)(SHAPE, "complex128").ravel()
     scale = math.sqrt(0.5)
-    assert stats.kstest(w.real, "norm", args=(0, scale)).pvalue > 1e-4
-    assert stats.kstest(w.imag, "norm", args=(0, scale)).pvalue > 1e-4
+    # Standardised first: kstest's args= path breaks on some SciPy releases.
+    assert stats.kstest(w.real / scale, "norm").pvalue > 1e-4
+    assert stats.kstest(w.imag / scale, "norm").pvalue > 1e-4
     # Independence seen in the fourth moments: cov(re^2, im^2) = 0 (SE <= sqrt(E re^4 E im^4 / N) = 0.75/sqrt(N)).
     covariance = np.mean(w.real**2 * w.imag**2) - np.mean(w.real**2) * np.mean(w.imag**2)
     assert abs(covariance) < 5 * 0.75 / math.sqrt(N)

@@ -75,7 +75,9 @@ def test_values_do_not_depend_on_the_thread_count(backend, distribution, monkeyp
             monkeypatch.setenv("VSCALE_NUM_THREADS", threads)
             seen.clear()
             results[threads] = _draw(backend, dtype, distribution, shape)
-            assert seen and seen[-1] == min(int(threads), 12 if not dtype.startswith("complex") else 12)
+            # One thread never asks for ranges; more split the 12 chunks between them.
+            assert (seen[-1] if seen else 1) == min(int(threads), 12)
+            assert bool(seen) == (threads != "1")
         for threads, values in results.items():
             np.testing.assert_array_equal(values, results["1"], err_msg=f"{dtype}, {threads} threads")
 

@@ -103,3 +103,32 @@ def test_importing_vscale_and_its_torch_module_imports_no_framework():
     code = "import sys, vscale, vscale.torch; print('torch' in sys.modules, 'cupy' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["False", "False"]
+
+
+def test_init_module_is_atomic():
+    """A lazy or meta-device layer anywhere in the model: refused before the first write."""
+    torch = pytest.importorskip("torch")
+    lazy = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.LazyLinear(3))
+    meta = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Linear(4, 3, device="meta"))
+    for model, message in ((lazy, r"'1.weight'.*uninitialized"), (meta, r"'1.weight'.*'meta' device")):
+        before = model[0].weight.detach().clone(), model[0].bias.detach().clone()
+        with pytest.raises(ValueError, match=message):
+            vscale.torch.init_module(model, vscale.HeNormal(seed=0))
+        assert torch.equal(model[0].weight, before[0]) and torch.equal(model[0].bias, before[1])
+
+
+def test_torch_bias_rule_is_seeded_and_follows_pytorch():
+    torch = pytest.importorskip("torch")
+
+    def build():
+        return torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.Linear(8, 5))
+
+    first, second = build(), build()
+    vscale.torch.init_module(first, vscale.HeNormal(seed=3), bias="torch")
+    torch.manual_seed(123)  # the global generator plays no part with a seeded initializer
+    vscale.torch.init_module(second, vscale.HeNormal(seed=3), bias="torch")
+    for a, b in zip(first.parameters(), second.parameters()):
+        assert torch.equal(a, b)
+    bound = 1 / math.sqrt(3 * 3 * 3)  # PyTorch's fan_in of the conv weight
+    assert first[0].bias.abs().max() <= bound and first[0].bias.abs().max() > 0.3 * bound
+    assert not torch.equal(first[0].bias, torch.zeros(8))

@@ -12,7 +12,7 @@ The PyTorch helpers live in :mod:`vscale.torch` (``import vscale.torch``); impor
 from ._config import floatx, set_floatx
 from ._inplace import init_
 from ._registry import get, serialize
-from .core import compute_fans
+from ._fans import compute_fans
 from .family import (
     GlorotNormal,
     GlorotUniform,

@@ -51,6 +51,7 @@ def generate(
     compute_xp, compute_device = backend.compute(device)
     working = backend.working_dtype("float64" if name in ("float64", "complex128") else "float32", device)
     parts = 2 if is_complex else 1
+    chunk = engine.HOST_CHUNK if backend.on_host(device) else engine.DEVICE_CHUNK
     flat = None
     if target is not None:
         alias = backend.flat_alias(target)
@@ -66,10 +67,10 @@ def generate(
         working=working,
         complex_dtype=backend.working_dtype(name, device) if is_complex else None,
         in_place=backend.mutable,
-        chunk=engine.HOST_CHUNK if backend.on_host(device) else engine.DEVICE_CHUNK,
+        chunk=chunk,
         output_bytes=count * itemsize,
         device=compute_device,
-        threads=thread_count() if backend.parallel(device) else 1,
+        threads=thread_count() if count > 2 * chunk and backend.parallel(device) else 1,
     )
     if count:
         engine.run(job, backend.stream(key, device, working, count * parts), output, xp=compute_xp)
@@ -79,4 +80,4 @@ def generate(
     xp = backend.xp
     if flat is None:
         flat = output.result() if count else xp.empty((0,), dtype=native, device=device)
-    return backend.finalize(xp.reshape(flat, dims), device)
+    return backend.finalize(backend.reshape(flat, dims), device)

@@ -74,6 +74,8 @@ def validate_seed(seed: Any) -> int | None:
 
 def validate_shape(shape: Any) -> tuple[int, ...]:
     """``shape`` as a tuple of Python ints; an integer means a 1-D shape."""
+    if type(shape) is tuple and all(type(d) is int and d >= 0 for d in shape):
+        return shape  # the common case, checked without building anything
     not_a_sequence = TypeError(
         f"Argument `shape` must be a sequence of non-negative integers; received {_short(shape)} "
         f"of type {type(shape).__name__}."

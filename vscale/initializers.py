@@ -7,6 +7,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, NamedTuple, TypeVar
 
+from ._config import floatx
 from ._dtypes import finfo, is_complex, itemsize, largest_at_most, resolve_dtype, working_name
 from ._generate import generate
 from ._inplace import fill
@@ -122,15 +123,17 @@ class VarianceScaling:
         )
         self._calls = 0
         self._lock = threading.Lock()
+        self._plans: dict[Any, Any] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        del state["_lock"]
+        del state["_lock"], state["_plans"]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._lock = threading.Lock()
+        self._plans = {}
 
     def _key(self, backend: Any, generator: Any, device: Any) -> bytes:
         """The next call's key (see :mod:`vscale._keys`)."""
@@ -192,14 +195,22 @@ class VarianceScaling:
         Everything that can be refused is checked before the key is drawn and before
         anything is allocated or written.
         """
-        backend = get_backend(xp)
-        name, native = resolve_dtype(backend, dtype)
-        device = backend.resolve_device(device)
-        if target is None:
-            validate_allocation(dims, name, itemsize(name), backend.memory_bytes(device), backend.max_empty_extent)
-        transform = self._transform(dims, fan_layout, name)
-        key = self._key(backend, generator, device)
-        return generate(backend, dims, name, native, device, transform, key, itemsize(name), target)
+        cache_key = _plan_key(dims, dtype, xp, device, fan_layout, target is None)
+        plan = self._plans.get(cache_key) if cache_key is not None else None
+        if plan is None:
+            backend = get_backend(xp)
+            name, native = resolve_dtype(backend, dtype)
+            resolved = backend.resolve_device(device)
+            if target is None:
+                validate_allocation(dims, name, itemsize(name), backend.memory_bytes(resolved), backend.max_empty_extent)
+            plan = (backend, name, native, resolved, self._transform(dims, fan_layout, name), itemsize(name))
+            if cache_key is not None:
+                if len(self._plans) >= _PLANS_KEPT:
+                    self._plans.clear()
+                self._plans[cache_key] = plan
+        backend, name, native, resolved, transform, size = plan
+        key = self._key(backend, generator, resolved)
+        return generate(backend, dims, name, native, resolved, transform, key, size, target)
 
     def _transform(self, dims: tuple[int, ...], fan_layout: tuple[Any, ...], name: str) -> Any:
         params = self._parameters(dims, fan_layout)
@@ -295,6 +306,23 @@ class VarianceScaling:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
+
+
+#: Checked call plans an initializer keeps (backend, dtype, device, transform per
+#: shape/dtype/xp/device): repeated calls skip the argument checks that cannot change.
+_PLANS_KEPT = 32
+
+
+def _plan_key(dims: tuple[int, ...], dtype: Any, xp: Any, device: Any, fan_layout: Any, new: bool) -> Any:
+    """A hashable key for a call's arguments, or None where one is unhashable."""
+    # Types next to values: dtypes and devices of different libraries may compare equal.
+    key = (dims, floatx() if dtype is None else (type(dtype), dtype),
+           xp if isinstance(xp, str) or xp is None else id(xp), (type(device), device), fan_layout, new)  # fmt: skip
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 #: Keras' lower-case alias: the same class object.

@@ -85,12 +85,16 @@ class Backend:
 
     def stream(self, key: bytes, device: Any, working: Any, total: int) -> Any:
         """The call's stream of ``total`` positions, in the compute dtype ``working``."""
-        return PCG64Stream(key, np.dtype(_real_name(working)))
+        return PCG64Stream(key, np.dtype(_real_name(str(working))))
 
     # -- arrays --------------------------------------------------------------------------
 
     def empty(self, count: int, dtype: Any, device: Any) -> Array:
         return self.xp.empty((count,), dtype=dtype, device=device)
+
+    def reshape(self, flat: Array, dims: tuple[int, ...]) -> Array:
+        """``flat`` in the result's shape (no copy)."""
+        return self.xp.reshape(flat, dims)
 
     def flat_alias(self, array: Array) -> Array | None:
         """A flat array sharing ``array``'s memory, or None if there is none (not contiguous)."""
@@ -118,8 +122,8 @@ class Backend:
 
 
 @functools.lru_cache(maxsize=64)
-def _real_name(dtype: Any) -> str:
-    return "float64" if "64" in str(dtype) else "float32"
+def _real_name(dtype: str) -> str:
+    return "float64" if "64" in dtype else "float32"
 
 
 @functools.lru_cache(maxsize=1)

@@ -21,6 +21,17 @@ from ._numpy import has_overlap
 from ._pcg import PCG64Stream
 
 _NUMPY_NAMES = {"float16", "float32", "float64", "complex64", "complex128"}
+_NUMPY_DTYPES: dict[Any, Any] = {}
+
+
+def _as_numpy_dtype(dtype: Any) -> Any:
+    """NumPy's dtype for a torch dtype, or None (bfloat16 and the like)."""
+    try:
+        return _NUMPY_DTYPES[dtype]
+    except KeyError:
+        name = str(dtype).rsplit(".", 1)[-1]
+        result = _NUMPY_DTYPES[dtype] = np.dtype(name) if name in _NUMPY_NAMES else None
+        return result
 
 
 class TorchBackend(Backend):
@@ -125,10 +136,12 @@ class TorchBackend(Backend):
     def compute_view(self, flat: Any, working: Any) -> Any | None:
         if flat.device.type != "cpu":
             return flat if flat.dtype == working else None
-        name = str(flat.dtype).rsplit(".", 1)[-1]
-        if name in _NUMPY_NAMES and np.dtype(name) == working:
+        if _as_numpy_dtype(flat.dtype) == working:
             return flat.detach().numpy()
         return None
+
+    def reshape(self, flat: Any, dims: tuple[int, ...]) -> Any:
+        return flat.view(dims)
 
     def assign(self, target: Any, key: Any, values: Any) -> None:
         if isinstance(values, np.ndarray):

@@ -1,7 +1,6 @@
 """vscale's backend-agnostic core: only the array API standard and ``xp`` arguments."""
 
 from .erfinv import erfinv, erfinv_half, truncated_erfinv, truncated_erfinv_half
-from .fans import compute_fans
 from .transforms import (
     NORMAL_REACH,
     SAMPLED_NORMAL_REACH,
@@ -20,7 +19,6 @@ __all__ = [
     "Transform",
     "apply",
     "apply_normal",
-    "compute_fans",
     "erfinv",
     "erfinv_half",
     "half_centre_uniforms",

@@ -96,6 +96,9 @@ class Job:
 
 def run(job: Job, stream: Stream, output: Output, *, xp: Any) -> None:
     """Fill ``output`` with ``job``'s values from ``stream``; threads where they help."""
+    if job.count <= job.chunk or job.threads <= 1:
+        _fill_range(job, stream, output, xp, 0, job.count)
+        return
     ranges = _ranges(job, stream, xp)
     if len(ranges) == 1:
         _fill_range(job, stream, output, xp, *ranges[0])

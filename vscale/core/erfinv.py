@@ -45,6 +45,8 @@ _TRUNCATED = {4: tables.TRUNCATED_F32, 8: tables.TRUNCATED_F64}
 # truncation at two standard deviations keeps.
 ERF_SQRT2 = math.erf(math.sqrt(2.0))
 
+_ONE_MINUS_ERF_SQRT2 = 1.0 - ERF_SQRT2
+
 # (1 - y)(1 + y) = 4 (1/2 - h)(1/2 + h) for h = y/2, so w = -log((1/2 - h)(1/2 + h)) - log(4).
 _LOG4 = math.log(4.0)
 
@@ -169,14 +171,26 @@ def truncated_erfinv_half(h: Array, /, *, xp: Any, factor: float = 1.0) -> Array
 
     The building block of :func:`truncated_erfinv` and of the truncated normal transform.
     ``|ERF_SQRT2 * 2h| <= 0.9545``, so ``1 - y**2 >= 0.089`` has no cancellation to
-    guard against, and ``log1p(-(2 ERF_SQRT2 h)**2)`` is ``-w`` in three passes.
+    guard against.
     """
     poly = _TRUNCATED[_itemsize(h, xp)]
     factor, power = _split_factor(factor)
-    t = h * h
-    t *= -4.0 * ERF_SQRT2 * ERF_SQRT2
-    t = xp.log1p(t)
-    t += poly.centre
+    # With a = |h| and y/2 = ERF_SQRT2 * a: (1/2 - y/2)(1/2 + y/2) = (1 - y**2) / 4, and
+    # log of it plus log(4) is -w.  The small factor is formed as (1/2 - a) + a (1 - ERF_SQRT2):
+    # 1/2 - a is exact (a lies on the grid of odd multiples of eps/4 in [0, 1/2)), and the
+    # product's rounding is relative to a * 0.0455 rather than to a, so the factor carries
+    # about 1.5 eps of relative error even where it is 0.023 (|y| = 0.9545); rounding
+    # ERF_SQRT2 * a first would carry 10 eps there.  log is several times cheaper than
+    # log1p on the CPU (NumPy float32: 2.6 vs 13 ns a value) and correctly rounded on XLA,
+    # whose float64 log1p is not.
+    a = xp.abs(h)
+    t = 0.5 - a
+    t += a * _ONE_MINUS_ERF_SQRT2
+    a *= ERF_SQRT2
+    a += 0.5
+    t *= a
+    t = xp.log(t)
+    t += poly.centre + _LOG4
     h *= _polynomial(t, _coefficients(poly, True, 2.0 * ERF_SQRT2 * factor))
     if power != 1.0:
         h *= power

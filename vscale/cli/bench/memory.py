@@ -72,7 +72,7 @@ def child_environment(**extra: str) -> dict[str, str]:
 def _rss_in_child(name: str, shape: tuple[int, ...]) -> float | None:
     if not Path("/proc/self/clear_refs").exists():
         return None
-    code = f"from vscale.bench.memory import rss_probe; rss_probe({name!r}, {shape!r})"
+    code = f"from vscale.cli.bench.memory import rss_probe; rss_probe({name!r}, {shape!r})"
     done = subprocess.run([sys.executable, "-c", code], env=child_environment(), capture_output=True, text=True,
                           timeout=600)  # fmt: skip
     if done.returncode != 0:

@@ -335,7 +335,7 @@ def _sweep_in_child(
     """:func:`sweep_backend` in a fresh process (its progress bar and errors go to stderr)."""
     request = json.dumps([backend, list(sizes), list(distributions), rounds, min_batch_s, threads, progress])
     env = child_environment(**({"OMP_NUM_THREADS": str(threads)} if threads else {}))
-    code = "import json, sys; from vscale.bench.sweep import sweep_backend; " \
+    code = "import json, sys; from vscale.cli.bench.sweep import sweep_backend; " \
         "print(json.dumps(sweep_backend(*json.loads(sys.stdin.read()))))"
     done = subprocess.run([sys.executable, "-c", code], input=request, env=env, stdout=subprocess.PIPE, text=True,
                           check=False)  # fmt: skip

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from . import _describe
+from . import describe as _describe
 
 EXIT_USAGE = 2
 
@@ -172,7 +172,7 @@ def _to_numpy(values: Any) -> Any:
 
 
 def _device_of(values: Any) -> Any:
-    from ._compat import device
+    from .._compat import device
 
     return device(values)
 

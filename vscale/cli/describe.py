@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .core.transforms import TRUNCATED_STD
+from ..core.transforms import TRUNCATED_STD
 
 
 def density(distribution: str, stddev: float, x: np.ndarray) -> np.ndarray:
