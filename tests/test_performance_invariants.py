@@ -176,7 +176,8 @@ def test_thread_budget_follows_the_output_size():
     )  # fmt: skip
     stream = PCG64Stream(b"k" * 16, np.dtype("float32"))
     ranges = engine._ranges(job, stream, np)
-    per_thread = engine.TEMPORARIES_PER_THREAD * engine.HOST_CHUNK * 4
-    assert len(ranges) == int(engine.WORKSPACE_SHARE * 64 * 2**20 // per_thread)
+    per_thread = engine.TEMPORARIES["uniform"] * engine.HOST_CHUNK * 4
+    budget = engine.WORKSPACE_SHARE * 64 * 2**20 + engine.WORKSPACE_FLOOR
+    assert len(ranges) == min(64, int(budget // per_thread))
     assert ranges[0][0] == 0 and ranges[-1][1] == job.count
     assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))

@@ -36,11 +36,16 @@ HOST_CHUNK = 1 << 16
 #: Values per chunk on accelerators and functional namespaces, where each operation is
 #: a kernel launch or a new array: few, large chunks (16 MiB of float32).
 DEVICE_CHUNK = 1 << 22
-#: Chunks of temporaries per thread: the workspace, and the three or four arrays the
-#: inverse error function holds at once (measured with tracemalloc).
-TEMPORARIES_PER_THREAD = 5
-#: The threads' temporaries together stay below this share of the output.
+#: Chunks of temporaries per thread, per transform: the arrays it holds at once besides
+#: its input (measured with tracemalloc); one more where the chunk needs a workspace.
+TEMPORARIES = {"uniform": 1, "untruncated_normal": 4, "truncated_normal": 4, "complex": 8}
+#: Chunks more where the output is narrower than the working dtype: the workspace, the
+#: clipped values and their conversion.
+NARROW_OUTPUT = 3
+#: The threads' temporaries together stay below this share of the output, plus
+#: :data:`WORKSPACE_FLOOR` bytes, so that outputs of a few MiB can use threads too.
 WORKSPACE_SHARE = 0.05
+WORKSPACE_FLOOR = 2**20
 
 
 class Stream(Protocol):
@@ -130,13 +135,25 @@ def _ranges(job: Job, stream: Stream, xp: Any) -> list[tuple[int, int]]:
     """One contiguous element range per thread, on chunk boundaries."""
     chunks = math.ceil(job.count / job.chunk) if job.count else 1
     itemsize = xp.finfo(job.working).bits // 8
-    per_thread = TEMPORARIES_PER_THREAD * min(job.chunk, job.count) * itemsize * job.parts
-    affordable = int(WORKSPACE_SHARE * job.output_bytes // max(per_thread, 1))
+    per_thread = temporaries(job, stream, itemsize) * min(job.chunk, job.count) * itemsize * job.parts
+    budget = WORKSPACE_SHARE * job.output_bytes + WORKSPACE_FLOOR
+    affordable = int(budget // max(per_thread, 1))
     threads = min(job.threads, chunks, affordable) if stream.seekable and job.in_place else 1
     if threads <= 1:
         return [(0, job.count)]
     per_range = math.ceil(chunks / threads) * job.chunk
     return [(start, min(start + per_range, job.count)) for start in range(0, job.count, per_range)]
+
+
+def temporaries(job: Job, stream: Stream, working_bytes: int) -> int:
+    """Chunks of temporaries one thread holds for ``job`` (see :data:`TEMPORARIES`)."""
+    if job.complex_dtype is not None:
+        return TEMPORARIES["complex"]
+    kind = job.transform.kind
+    if kind == "untruncated_normal" and stream.normals:
+        kind = "uniform"  # scaled in place
+    narrow = job.output_bytes < job.count * working_bytes  # float16, bfloat16 outputs
+    return TEMPORARIES[kind] + (NARROW_OUTPUT if narrow else 0)
 
 
 def _fill_range(job: Job, stream: Stream, output: Output, xp: Any, start: int, stop: int) -> None:
