@@ -18,7 +18,7 @@ MODES = ("fan_in", "fan_out", "fan_avg")
 # NumPy's limit on the number of dimensions (array-api-strict inherits it); applied on every
 # backend so that a shape valid on one is valid on all.
 MAX_RANK = 64
-DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
+from .core.transforms import DISTRIBUTIONS  # noqa: E402  (the names live with the transforms)
 # Keras accepts "normal" as the historical name of the truncated normal.
 DISTRIBUTION_ALIASES = {"normal": "truncated_normal"}
 

@@ -32,10 +32,11 @@ too large.)
 from __future__ import annotations
 
 import math
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
+
+from .transforms import Kind
 
 Array = Any
-Kind = Literal["truncated_normal", "untruncated_normal", "uniform"]
 
 # P(|z|^2 <= 4) is 1 - e^{-4}; the truncated modulus comes from the inverse CDF of
 # Exp(1) restricted to that share, r^2 = -log(1 - (1 - e^{-4}) u).

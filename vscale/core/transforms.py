@@ -19,12 +19,14 @@ from __future__ import annotations
 import functools
 import math
 import struct
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, get_args
 
 from .erfinv import erfinv_half, truncated_erfinv_half
 
 Array = Any
 Kind = Literal["truncated_normal", "untruncated_normal", "uniform"]
+#: The distribution names, in one place (Keras' alias "normal" is resolved by the public layer).
+DISTRIBUTIONS: tuple[Kind, ...] = get_args(Kind)
 
 # Standard deviation of a standard normal truncated to [-2, 2]:
 # sqrt(1 - 4 * phi(2) / (2 * Phi(2) - 1)), with phi and Phi the standard normal pdf and

@@ -64,7 +64,7 @@ def child_environment(**extra: str) -> dict[str, str]:
     Workers must import the same ``vscale`` as the parent, whether it is installed or run
     from a checkout, whatever their working directory.
     """
-    package_parent = str(Path(__file__).resolve().parents[2])
+    package_parent = str(Path(__file__).resolve().parents[3])  # the folder holding vscale/
     path = os.pathsep.join(p for p in (package_parent, os.environ.get("PYTHONPATH")) if p)
     return dict(os.environ, PYTHONPATH=path, **extra)
 
