@@ -209,3 +209,28 @@ def test_core_has_no_python_conversions_of_arrays():
         source = inspect.getsource(module)
         assert not re.search(r"\b(bool|int|float)\(xp\.(?!finfo)", source), module.__name__
         assert ".item()" not in source and "xp.any(" not in source and "xp.all(" not in source
+
+
+@pytest.mark.parametrize("normal", [False, True])
+def test_device_block_stream_gives_any_range_alone(normal):
+    """The GPU streams' block logic, run with torch's CPU generator in place of a GPU's."""
+    torch = pytest.importorskip("torch")
+    from vscale.backends import _blocks
+    from vscale.backends._torch import block_filler
+
+    block = 1000
+    total = 3 * block + 17
+    original = _blocks.BLOCK
+    _blocks.BLOCK = block
+    try:
+        stream = _blocks.BlockStream(b"k" * 16, total, block_filler(torch, "cpu"), lambda n: torch.empty(n))
+        whole = stream.draw(0, total, normal=normal)
+        for start, count in [(0, 5), (999, 2), (1000, 1000), (1500, 1517), (3000, 17)]:
+            assert torch.equal(stream.draw(start, count, normal=normal), whole[start : start + count])
+        if not normal:
+            k = whole.double() * 2.0**24
+            assert torch.equal(k, k.floor()) and whole.min() >= 0 and whole.max() < 1
+    finally:
+        _blocks.BLOCK = original
+    assert _blocks.block_seed(b"k" * 16, 0) != _blocks.block_seed(b"k" * 16, 1)
+    assert _blocks.block_seed(b"k" * 16, 0, 16) >= 2**64 or _blocks.block_seed(b"k" * 16, 1, 16) >= 2**64

@@ -51,7 +51,7 @@ def validate_distribution(distribution: Any) -> Kind:
         name = distribution.lower()
         name = DISTRIBUTION_ALIASES.get(name, name)
         if name in DISTRIBUTIONS:
-            return name  # type: ignore[return-value]  # membership checked above
+            return DISTRIBUTIONS[DISTRIBUTIONS.index(name)]  # typed as the Literal it is
     allowed = set(DISTRIBUTIONS) | set(DISTRIBUTION_ALIASES)
     raise ValueError(
         f"Invalid `distribution` argument: expected one of {allowed} (case-insensitive); "

@@ -3,9 +3,10 @@
 GPU generators hand out random numbers per thread of each kernel launch, so the values a
 position gets depend on how the draws are split into launches.  Here a block of
 :data:`BLOCK` positions is always drawn by one launch of its full length, from a
-generator whose 64-bit seed is a BLAKE2b hash of the call's key and the block index.
-A range that starts or ends inside a block draws the whole block into a temporary and
-keeps its part (the engine's device chunks are whole blocks, so it never does).  Every
+generator whose seed is a BLAKE2b hash of the call's key and the block index (torch:
+64 bits, all that ``manual_seed`` takes on CUDA; CuPy: 128 bits, which its generators hash
+through NumPy's ``SeedSequence``).  A range that starts or ends inside a block draws the
+whole block into a temporary and keeps its part (the engine's device chunks are whole blocks, so it never does).  Every
 position's value is therefore fixed by the key alone, whatever the chunks and threads.
 """
 
@@ -20,9 +21,9 @@ from typing import Any
 BLOCK = 1 << 22
 
 
-def block_seed(key: bytes, block: int) -> int:
-    """The 64-bit seed of ``block`` of the stream with ``key``."""
-    digest = hashlib.blake2b(key + block.to_bytes(8, "little"), digest_size=8, person=b"vscale-block").digest()
+def block_seed(key: bytes, block: int, size: int = 8) -> int:
+    """The ``8 * size``-bit seed of ``block`` of the stream with ``key``."""
+    digest = hashlib.blake2b(key + block.to_bytes(8, "little"), digest_size=size, person=b"vscale-block").digest()
     return int.from_bytes(digest, "little")
 
 
@@ -33,9 +34,14 @@ class BlockStream:
     normals = True
 
     def __init__(
-        self, key: bytes, total: int, fill: Callable[[int, Any, bool], None], empty: Callable[[int], Any]
+        self,
+        key: bytes,
+        total: int,
+        fill: Callable[[int, Any, bool], None],
+        empty: Callable[[int], Any],
+        seed_bytes: int = 8,
     ) -> None:
-        self.key, self.total, self.fill, self.empty = key, total, fill, empty
+        self.key, self.total, self.fill, self.empty, self.seed_bytes = key, total, fill, empty, seed_bytes
 
     def draw(self, start: int, count: int, out: Any = None, *, normal: bool = False) -> Any:
         if out is None:
@@ -45,7 +51,7 @@ class BlockStream:
             block, offset = divmod(start + done, BLOCK)
             length = min(BLOCK, self.total - block * BLOCK)
             size = min(count - done, length - offset)
-            seed = block_seed(self.key, block)
+            seed = block_seed(self.key, block, self.seed_bytes)
             if offset == 0 and size == length:
                 self.fill(seed, out[done : done + size], normal)
             else:

@@ -84,7 +84,7 @@ class CupyBackend(Backend):
             with device:
                 return cupy.empty((count,), dtype=working)
 
-        return BlockStream(key, total, fill, empty)
+        return BlockStream(key, total, fill, empty, seed_bytes=16)
 
     def empty(self, count: int, dtype: Any, device: Any) -> Any:
         with device:

@@ -40,7 +40,7 @@ class JaxBackend(Backend):
         self.xp = jnp
 
     def native_dtype(self, name: str) -> Any | None:
-        if name in ("float64", "complex128") and not self.jax.config.jax_enable_x64:
+        if name in ("float64", "complex128") and not getattr(self.jax.config, "jax_enable_x64", False):
             return None  # JAX makes float64 arrays only with jax_enable_x64
         return getattr(self.xp, name, None)
 

@@ -50,7 +50,7 @@ class RegionOutput:
 
     def write(self, start: int, values: Array) -> None:
         for region in flat_regions(self.shape, start, start + values.shape[0]):
-            piece = values[region.offset : region.offset + region.count]
+            piece = values[region.offset : region.offset + region.size]
             key = region.key + (...,) if len(region.key) < len(self.shape) else region.key
             self.backend.assign(self.array, key, self.xp.reshape(piece, region.shape))
 

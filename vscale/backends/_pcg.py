@@ -80,7 +80,7 @@ class PCG64Stream:
 
     def _draw_block(self, block: int, offset: int, out: Any, normal: bool) -> None:
         generator = _generator()
-        bit_generator = generator.bit_generator
+        bit_generator: Any = generator.bit_generator  # PCG64 (typed as BitGenerator)
         bit_generator.state = block_state(self.key, block)
         if normal:
             if offset:

@@ -34,6 +34,23 @@ def _as_numpy_dtype(dtype: Any) -> Any:
         return result
 
 
+def block_filler(torch: Any, device: Any) -> Any:
+    """Draws of one whole block from a ``torch.Generator`` on ``device`` seeded for it."""
+
+    def fill(seed: int, out: Any, normal: bool) -> None:
+        generator = torch.Generator(device=device)
+        generator.manual_seed(seed)
+        if normal:
+            out.normal_(generator=generator)
+            return
+        out.uniform_(generator=generator)
+        # GPU kernels may return values finer than k * eps/2 near 0: snap onto the grid.
+        step = torch.finfo(out.dtype).eps / 2
+        out.div_(step).floor_().mul_(step)
+
+    return fill
+
+
 class TorchBackend(Backend):
     framework_name = "torch"
 
@@ -108,19 +125,8 @@ class TorchBackend(Backend):
         if device.type == "cpu":
             return PCG64Stream(key, np.dtype(working))
         torch = self.torch
-
-        def fill(seed: int, out: Any, normal: bool) -> None:
-            generator = torch.Generator(device=device)
-            generator.manual_seed(seed)
-            if normal:
-                out.normal_(generator=generator)
-                return
-            out.uniform_(generator=generator)
-            # GPU kernels may return values finer than k * eps/2 near 0: snap onto the grid.
-            step = torch.finfo(out.dtype).eps / 2
-            out.div_(step).floor_().mul_(step)
-
-        return BlockStream(key, total, fill, lambda count: torch.empty((count,), dtype=working, device=device))
+        empty = lambda count: torch.empty((count,), dtype=working, device=device)  # noqa: E731
+        return BlockStream(key, total, block_filler(torch, device), empty)
 
     # -- arrays --------------------------------------------------------------------------
 

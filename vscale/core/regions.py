@@ -15,11 +15,11 @@ from typing import NamedTuple
 
 
 class Region(NamedTuple):
-    """Elements ``offset .. offset + count`` of a flat range are ``array[key]``, of ``shape``."""
+    """Elements ``offset .. offset + size`` of a flat range are ``array[key]``, of ``shape``."""
 
     key: tuple[int | slice, ...]
     offset: int
-    count: int
+    size: int
     shape: tuple[int, ...]
 
 
@@ -52,4 +52,4 @@ def flat_regions(shape: tuple[int, ...], start: int, stop: int, offset: int = 0)
 
 
 def _nested(row: int, inner: list[Region]) -> list[Region]:
-    return [Region((row, *r.key), r.offset, r.count, r.shape) for r in inner]
+    return [Region((row, *r.key), r.offset, r.size, r.shape) for r in inner]

@@ -84,7 +84,7 @@ def case_names(backends: list[str], peers: list[str], distributions: list[str]) 
 
 
 def _supports(backend: str, peer: str, distribution: str) -> bool:
-    table = {
+    table: dict[tuple[str, str], set[str]] = {
         ("numpy", "numpy"): {"untruncated_normal"},  # standard_normal
         ("numpy", "jax"): set(DISTRIBUTIONS),
         ("numpy", "keras"): set(DISTRIBUTIONS),
