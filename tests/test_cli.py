@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+import vscale
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -112,3 +114,29 @@ def test_help_is_complete(args):
     for word in (("show", "bench") if args == ("--help",) else ("--shape", "--backend", "--device", "--dtype", "--seed",
                                                                   "--layout", "--groups", "--plot", "--json")):  # fmt: skip
         assert word in run.stdout
+
+
+def test_version():
+    run = vscale_cli("--version")
+    assert run.returncode == 0 and run.stdout.strip() == f"vscale {vscale.__version__}"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("show", "he_normal", "--shape", "4", "4", "--bins", "10000000000"), "--bins must be between 2 and"),
+        (("show", "he_normal", "--shape", "4", "4", "--plot", "/nonexistent/dir/x.png"), "does not exist"),
+        (("show", "HeNormal(**{'seed': 1})", "--shape", "2", "2"), "** is not supported"),
+        (("show", "HeNormal(seed=1, seed=2)", "--shape", "2", "2"), "more than once"),
+        (("show", "VarianceScaling(" * 300 + ")" * 300, "--shape", "2", "2"), "IDENTIFIER"),
+        (("show", '{"scale": ' * 3000 + "1" + "}" * 3000, "--shape", "2", "2"), "error"),
+        (("show", "he_normal(" + "1, " * 20000 + ")", "--shape", "2", "2"), "error"),
+        (("bench", "--sizes", "abc"), "--sizes takes value counts"),
+        (("bench", "--backends", "nope"), "unknown choice"),
+    ],
+)
+def test_bad_input_gets_one_line_and_status_2(args, message):
+    run = vscale_cli(*args)
+    assert run.returncode == 2, run.stderr[-500:]
+    assert "Traceback" not in run.stderr and message in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr[-500:]

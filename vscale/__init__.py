@@ -11,7 +11,7 @@ The PyTorch helpers live in :mod:`vscale.torch` (``import vscale.torch``); impor
 
 from ._config import floatx, set_floatx
 from ._inplace import init_
-from ._registry import get, serialize
+from ._registry import deserialize, get, serialize
 from ._fans import compute_fans
 from .family import (
     GlorotNormal,
@@ -39,6 +39,7 @@ __all__ = [
     "Parameters",
     "VarianceScaling",
     "compute_fans",
+    "deserialize",
     "floatx",
     "get",
     "glorot_normal",

@@ -29,6 +29,19 @@ def dtype_label(dtype: Any) -> str:
         return str(dtype).rsplit(".", 1)[-1]
 
 
+#: Libraries whose dtype objects name them, so that ``dtype=torch.float16`` without
+#: ``xp`` gives a torch tensor rather than a NumPy array.
+_DTYPE_OWNERS = {"torch": "torch", "jax": "jax", "array_api_strict": "array_api_strict"}
+
+
+def namespace_of_dtype(dtype: Any) -> str | None:
+    """The backend name a framework dtype object belongs to, or None (strings, NumPy)."""
+    if dtype is None or isinstance(dtype, str):
+        return None
+    module = type(dtype).__module__ if not isinstance(dtype, type) else dtype.__module__
+    return _DTYPE_OWNERS.get(str(module).split(".")[0])
+
+
 def resolve_dtype(backend: Backend, dtype: Any) -> tuple[str, Any]:
     """``(name, native dtype)`` for a ``dtype`` argument; ``None`` means :func:`floatx`."""
     label = floatx() if dtype is None else dtype_label(dtype)

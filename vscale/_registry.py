@@ -102,3 +102,24 @@ def serialize(initializer: VarianceScaling) -> dict[str, Any]:
         "config": initializer.get_config(),
         "registered_name": None,
     }
+
+
+def deserialize(config: Any, custom_objects: Any = None) -> VarianceScaling:
+    """An initializer from :func:`serialize`'s dict or a name, as ``keras.initializers.deserialize``.
+
+    ``custom_objects`` is accepted for Keras compatibility; vscale's classes need none.
+
+    Examples
+    --------
+    >>> import vscale
+    >>> vscale.deserialize(vscale.serialize(vscale.HeNormal(seed=3)))
+    HeNormal(seed=3)
+    """
+    if not isinstance(config, (Mapping, str)):
+        raise TypeError(
+            f"Argument `config` must be a serialized dict or a name; received an object of type "
+            f"{type(config).__name__}."
+        )
+    result = get(config)
+    assert result is not None  # only None gives None
+    return result

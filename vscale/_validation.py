@@ -8,7 +8,7 @@ import numbers
 import operator
 import warnings
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Set
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -82,8 +82,8 @@ def validate_shape(shape: Any) -> tuple[int, ...]:
     )
     if _is_integer(shape):
         dims: Iterable[Any] = (shape,)
-    elif isinstance(shape, (str, bytes)) or not isinstance(shape, Iterable):
-        raise not_a_sequence
+    elif isinstance(shape, (str, bytes, Mapping, Set)) or not isinstance(shape, Iterable):
+        raise not_a_sequence  # a mapping or a set has no order of dimensions
     else:
         try:
             dims = tuple(shape)
@@ -93,13 +93,13 @@ def validate_shape(shape: Any) -> tuple[int, ...]:
     for dim in dims:
         if not _is_integer(dim):
             raise TypeError(
-                f"Argument `shape` must contain only non-negative integers; received shape={shape!r} "
-                f"with entry {dim!r} of type {type(dim).__name__}."
+                f"Argument `shape` must contain only non-negative integers; received shape={_short(shape)} "
+                f"with entry {_short(dim)} of type {type(dim).__name__}."
             )
         value = operator.index(dim)
         if value < 0:
             raise ValueError(
-                f"Argument `shape` must contain only non-negative integers; received shape={shape!r}."
+                f"Argument `shape` must contain only non-negative integers; received shape={_short(shape)}."
             )
         result.append(value)
     return tuple(result)
@@ -220,6 +220,11 @@ def validate_allocation(
             f"({_magnitude(nbytes // 2**30)} GiB), more than {what} ({limit / 2**30:.4g} GiB); "
             f"nothing was allocated."
         )
+
+
+def short_repr(value: Any) -> str:
+    """``repr(value)``, shortened, and safe for integers too long for ``str()``."""
+    return _short(value)
 
 
 def _short(value: Any) -> str:

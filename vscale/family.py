@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from ._validation import validate_distribution
 from .core.fans import Layout
-from .initializers import VarianceScaling
+from .initializers import VarianceScaling, check_config
 
 _FAN_KEYS = ("input_axes", "output_axes", "layout", "groups")
 
@@ -34,7 +34,14 @@ class Preset(VarianceScaling):
         *,
         layout: Layout = "keras",
         groups: int = 1,
+        **unexpected: Any,
     ) -> None:
+        if unexpected:
+            raise TypeError(
+                f"{type(self).__name__} fixes scale={self.SCALE}, mode={self.MODE!r} and "
+                f"distribution={self.DISTRIBUTION!r}, and takes only seed, input_axes, output_axes, layout and "
+                f"groups; received {sorted(unexpected)}. Use vscale.VarianceScaling for other values."
+            )
         super().__init__(
             self.SCALE,
             self.MODE,  # type: ignore[arg-type]
@@ -54,8 +61,7 @@ class Preset(VarianceScaling):
     def from_config(cls, config: Mapping[str, Any]) -> VarianceScaling:
         """A new preset from its config; ``scale``/``mode``/``distribution`` may be present
         (as in full :class:`VarianceScaling` configs) if they equal the preset's values."""
-        if not isinstance(config, Mapping):
-            raise TypeError(f"Argument `config` must be a dict; received {config!r} of type {type(config).__name__}.")
+        check_config(config)
         fixed = {"scale": cls.SCALE, "mode": cls.MODE, "distribution": cls.DISTRIBUTION}
         unknown = sorted(set(config) - {"seed", *_FAN_KEYS, *fixed})
         if unknown:

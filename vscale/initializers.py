@@ -8,11 +8,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal, NamedTuple, TypeVar
 
 from ._config import floatx
-from ._dtypes import finfo, is_complex, itemsize, largest_at_most, resolve_dtype, working_name
+from ._dtypes import namespace_of_dtype, finfo, is_complex, itemsize, largest_at_most, resolve_dtype, working_name
 from ._generate import generate
 from ._inplace import fill
 from ._keys import seeded_key
 from ._validation import (
+    short_repr,
     validate_allocation,
     validate_distribution,
     validate_fan_arguments,
@@ -158,8 +159,10 @@ class VarianceScaling:
             ``"float64"``, ``"complex64"``, ``"complex128"``, or the backend's dtype object;
             ``None`` means :func:`vscale.floatx`.
         xp : module, namespace or str, optional
-            The array library of the result: ``None`` (NumPy), ``numpy``, ``torch``,
-            ``cupy``, ``array_api_strict``, any array-API namespace, or one of those names.
+            The array library of the result: ``numpy``, ``torch``, ``cupy``,
+            ``jax.numpy``, ``array_api_strict``, any array-API namespace, or one of those
+            names.  ``None``: the library of a framework ``dtype`` object
+            (``torch.float16`` gives a torch tensor), else NumPy.
         device : optional
             The backend's device object or string (``"cpu"``, ``"cuda:1"``, a CuPy
             ``Device``, a JAX device); ``None`` means the backend's default.  Values are
@@ -175,6 +178,8 @@ class VarianceScaling:
         array
             A plain array of the namespace, of exactly ``shape`` and ``dtype``.
         """
+        if xp is None:
+            xp = namespace_of_dtype(dtype)  # torch.float16 alone means a torch tensor
         return self._generate(validate_shape(shape), dtype, xp, device, self._fan_layout(), generator)
 
     def _fan_layout(self) -> tuple[Any, ...]:
@@ -299,12 +304,11 @@ class VarianceScaling:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> VarianceScaling:
         """A new initializer from :meth:`get_config`'s dict; its seed sequence starts anew."""
-        if not isinstance(config, Mapping):
-            raise TypeError(f"Argument `config` must be a dict; received {config!r} of type {type(config).__name__}.")
+        check_config(config)
         return cls(**config)
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        args = ", ".join(f"{k}={short_repr(v)}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
 
 
@@ -323,6 +327,17 @@ def _plan_key(dims: tuple[int, ...], dtype: Any, xp: Any, device: Any, fan_layou
     except TypeError:
         return None
     return key
+
+
+def check_config(config: Any) -> None:
+    """Refuse a config that is not a dict with string keys, naming what is wrong."""
+    if not isinstance(config, Mapping):
+        raise TypeError(
+            f"Argument `config` must be a dict; received {short_repr(config)} of type {type(config).__name__}."
+        )
+    odd = [key for key in config if not isinstance(key, str)]
+    if odd:
+        raise TypeError(f"Argument `config` must have string keys; received the keys {short_repr(odd)}.")
 
 
 #: Keras' lower-case alias: the same class object.

@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         "vscale show 'VarianceScaling(scale=0.5, distribution=\"uniform\")' --shape 256 256 --backend torch; "
         "vscale bench --quick",
     )
+    parser.add_argument("--version", action="version", version=f"vscale {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
@@ -81,6 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    import vscale
+
+    return vscale.__version__
+
+
 def resolve_identifier(text: str) -> Any:
     """An initializer from a preset name, a ``Name(key=value, ...)`` spec or a JSON config."""
     import vscale
@@ -108,14 +115,25 @@ def _from_spec(text: str) -> Any:
         raise UsageError(f"IDENTIFIER {text!r} is not a Name(key=value, ...) spec") from None
     if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
         raise UsageError(f"IDENTIFIER {text!r} is not a Name(key=value, ...) spec")
+    names = [kw.arg for kw in node.keywords]
+    if None in names:
+        raise UsageError(f"IDENTIFIER {_clip(text)}: write the arguments out (key=value); ** is not supported")
+    repeated = sorted({n for n in names if names.count(n) > 1 and n is not None})
+    if repeated:
+        raise UsageError(f"IDENTIFIER {_clip(text)} gives {repeated} more than once")
     try:
         args = [ast.literal_eval(arg) for arg in node.args]
         kwargs = {kw.arg: ast.literal_eval(kw.value) for kw in node.keywords if kw.arg is not None}
     except ValueError:
-        raise UsageError(f"IDENTIFIER {text!r}: arguments must be literals (numbers, strings, None)") from None
+        raise UsageError(f"IDENTIFIER {_clip(text)}: arguments must be literals (numbers, strings, None)") from None
     template = vscale.get(node.func.id)
     assert template is not None  # get() returns None only for None
     return type(template)(*args, **kwargs)
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    """``repr(text)``, shortened for one-line messages."""
+    return repr(text) if len(text) <= limit else repr(text[: limit - 3] + "...")
 
 
 def _with_overrides(init: Any, args: argparse.Namespace) -> Any:
@@ -232,9 +250,17 @@ def write_plot(facts: dict[str, Any], path: str) -> None:
     plt.close(fig)
 
 
+#: More bins than a terminal or a figure can show, and each costs memory.
+MAX_BINS = 10_000
+
+
 def run_show(args: argparse.Namespace) -> int:
-    if args.bins < 2:
-        raise UsageError(f"--bins must be at least 2; received {args.bins}")
+    if not 2 <= args.bins <= MAX_BINS:
+        raise UsageError(f"--bins must be between 2 and {MAX_BINS}; received {args.bins}")
+    if args.plot:
+        folder = os.path.dirname(os.path.abspath(args.plot))
+        if not os.path.isdir(folder):
+            raise UsageError(f"--plot: the folder {folder!r} does not exist")
     facts = describe(args)
     if args.plot:
         write_plot(facts, args.plot)
@@ -278,8 +304,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader (``| head``) went away: not an error of ours; silence the final flush.
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115
         return 0
-    except (UsageError, ValueError, TypeError, KeyError) as error:
+    except (UsageError, ValueError, TypeError, KeyError, OSError, MemoryError, RecursionError) as error:
+        # Bad input of any kind gets one line and status 2, never a traceback: a spec or
+        # config too deep for the parser (RecursionError), too large (MemoryError), a file
+        # that cannot be written (OSError).
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        message = message if len(message) <= 300 else message[:297] + "..."
         print(f"vscale {args.command}: error: {message}", file=sys.stderr)
         return EXIT_USAGE
 

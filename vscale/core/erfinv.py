@@ -67,20 +67,21 @@ def _coefficients(poly: tables.Polynomial, negate: bool, scale: float) -> tuple[
     return tuple(c * scale * s for c, s in zip(poly.coefficients, signs))
 
 
-def _split_factor(factor: float) -> tuple[float, float]:
-    """``(folded, power_of_two)`` with ``folded * power_of_two == factor`` exactly.
+def _split_factor(factor: float) -> tuple[float, tuple[float, ...]]:
+    """``(folded, powers)`` with ``folded * prod(powers) == factor`` exactly.
 
     The folded part goes into the coefficients (no extra pass).  A huge factor would make
     Horner's partial sums, or the polynomial before its multiplication by ``h``, overflow
     even though the final values fit (deviations near 1e37 in float32), so beyond
     ``2**32`` the factor is split and the power of two applied last: an exact scaling
-    that costs one pass, for such deviations only.
+    that costs one pass, for such deviations only.  The power is applied in two halves
+    (each at most ``2**64``), since ``2**128`` itself is not a float32.
     """
     if abs(factor) <= 2.0**32:
-        return factor, 1.0
+        return factor, ()
     _, exponent = math.frexp(factor)
-    power = math.ldexp(1.0, exponent)
-    return factor / power, power
+    first = exponent // 2
+    return math.ldexp(factor, -exponent), (math.ldexp(1.0, first), math.ldexp(1.0, exponent - first))
 
 
 def _polynomial(z: Array, coefficients: tuple[float, ...]) -> Array:
@@ -100,7 +101,7 @@ def erfinv_half(h: Array, /, *, xp: Any, factor: float = 1.0) -> Array:
     must be a float32 or float64 array that the caller allows to be overwritten.
     """
     pieces = _PIECES[_itemsize(h, xp)]
-    factor, power = _split_factor(factor)
+    factor, powers = _split_factor(factor)
     # 4 (1/2 - h)(1/2 + h) = (1 - y)(1 + y): both factors are exact where they are below
     # 1/2 (Sterbenz), the larger one carries a relative rounding of eps/2, and the
     # scaling by 4 is exact, so the accuracy argument above holds unchanged.
@@ -115,7 +116,7 @@ def erfinv_half(h: Array, /, *, xp: Any, factor: float = 1.0) -> Array:
     for in_tail, values in tails:
         acc = xp.where(in_tail, values, acc)
     h *= acc
-    if power != 1.0:
+    for power in powers:
         h *= power
     return h
 
@@ -174,7 +175,7 @@ def truncated_erfinv_half(h: Array, /, *, xp: Any, factor: float = 1.0) -> Array
     guard against.
     """
     poly = _TRUNCATED[_itemsize(h, xp)]
-    factor, power = _split_factor(factor)
+    factor, powers = _split_factor(factor)
     # With a = |h| and y/2 = ERF_SQRT2 * a: (1/2 - y/2)(1/2 + y/2) = (1 - y**2) / 4, and
     # log of it plus log(4) is -w.  The small factor is formed as (1/2 - a) + a (1 - ERF_SQRT2):
     # 1/2 - a is exact (a lies on the grid of odd multiples of eps/4 in [0, 1/2)), and the
@@ -192,7 +193,7 @@ def truncated_erfinv_half(h: Array, /, *, xp: Any, factor: float = 1.0) -> Array
     t = xp.log(t)
     t += poly.centre + _LOG4
     h *= _polynomial(t, _coefficients(poly, True, 2.0 * ERF_SQRT2 * factor))
-    if power != 1.0:
+    for power in powers:
         h *= power
     return h
 

@@ -23,6 +23,7 @@ prints a table and writes JSON only where ``--out`` is given.
 from __future__ import annotations
 
 import argparse
+import math
 import json
 import os
 import platform
@@ -31,7 +32,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from .cases import DISTRIBUTIONS, case_names, cuda_available, cupy_available, installed, make_case
 from .memory import child_environment, peak_ratio
@@ -46,7 +47,6 @@ QUICK_SIZES = (10**4, 10**5, 10**6)
 # torch's trunc_normal_ (~6 s at 1e8 on a 2-core VM) in.
 MAX_SECONDS_PER_CALL = 10.0
 COLUMNS = 1000
-DEFAULT_OUT = "benchmarks/results"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -60,8 +60,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurements")
     parser.add_argument("--memory-sizes", help="sizes at which to measure memory (default: every size >= 1e6)")
     parser.add_argument("--out", default=None,
-                        help=f"directory for report.md and report.json (default {DEFAULT_OUT}); with --sweep, "
-                        "the JSON report's file (PATH.json, or PATH/sweep.json), written only when given")
+                        help="directory for report.md and report.json; with --sweep, the JSON report's file "
+                        "(PATH.json, or PATH/sweep.json). Reports are written only when given; the table is printed.")
     parser.add_argument("--threads", type=int, default=None,
                         help="intra-op threads for torch (torch.set_num_threads) and OpenMP in the workers; "
                         "1 gives steadier figures on a loaded machine (default: the frameworks' own)")
@@ -92,12 +92,27 @@ def _csv(value: str | None, default: tuple[Any, ...], allowed: tuple[str, ...] |
     if allowed is not None:
         unknown = [v for v in items if v not in allowed]
         if unknown:
-            raise SystemExit(f"unknown choice(s) {unknown}; choose from {allowed}")
+            _usage(f"unknown choice(s) {unknown}; choose from {allowed}")
     return items
 
 
 def _sizes(value: str | None, default: tuple[int, ...]) -> list[int]:
-    return [int(float(v)) for v in _csv(value, default)]
+    sizes = []
+    for item in _csv(value, default):
+        try:
+            size = float(item)
+        except ValueError:
+            _usage(f"--sizes takes value counts like 1e4,1e6; received {item!r}")
+        if not (math.isfinite(size) and 1 <= size <= 1e12):
+            _usage(f"--sizes takes value counts between 1 and 1e12; received {item!r}")
+        sizes.append(int(size))
+    return sizes
+
+
+def _usage(message: str) -> NoReturn:
+    """A bad option: one line on stderr and exit status 2, like argparse's own errors."""
+    print(f"vscale bench: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 def usable_backends(requested: list[str], explicit: bool) -> tuple[list[str], dict[str, str]]:
@@ -114,7 +129,7 @@ def usable_backends(requested: list[str], explicit: bool) -> tuple[list[str], di
         if ok:
             usable.append(name)
         elif explicit:
-            raise SystemExit(f"--backends names {name!r}, which cannot run here: {why}")
+            _usage(f"--backends names {name!r}, which cannot run here: {why}")
         else:
             skipped[name] = why
     return usable, skipped
@@ -284,13 +299,14 @@ def main(argv: list[str] | None = None) -> int:
         return main_sweep(args)
     report = run(args)
     report["targets"] = targets(report)
-    out = Path(args.out or DEFAULT_OUT)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "report.json").write_text(json.dumps(report, indent=1))
     markdown = write_markdown(report)
-    (out / "report.md").write_text(markdown)
     print(markdown)
-    print(f"\nwrote {out / 'report.md'} and {out / 'report.json'}", file=sys.stderr)
+    if args.out:  # reports go only where the user asks for them
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "report.json").write_text(json.dumps(report, indent=1))
+        (out / "report.md").write_text(markdown)
+        print(f"\nwrote {out / 'report.md'} and {out / 'report.json'}", file=sys.stderr)
     return 0
 
 
