@@ -128,3 +128,21 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         marks = [pytest.mark.skip(reason=case)] if isinstance(case, str) else []
         params.append(pytest.param(case, id=name, marks=marks))
     metafunc.parametrize("backend", params)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """Skips summarized by reason, one line each (pytest's -rs lists every test's)."""
+    reasons: dict[str, int] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        reasons[reason] = reasons.get(reason, 0) + 1
+    if not reasons:
+        return
+    terminalreporter.write_sep("-", "skipped, by reason")
+    for reason, count in sorted(reasons.items(), key=lambda item: -item[1])[:8]:
+        terminalreporter.write_line(f"{count:5d}  {reason[:150]}")
+    if len(reasons) > 8:
+        rest = sum(sorted(reasons.values(), reverse=True)[8:])
+        terminalreporter.write_line(f"{rest:5d}  ({len(reasons) - 8} other reasons; -rs lists each test)")

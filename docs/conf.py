@@ -11,6 +11,7 @@ import vscale  # noqa: E402
 
 project = "vscale"
 author = "the vscale developers"
+copyright = "2026, the vscale developers"  # noqa: A001  (Sphinx's name; without it the footer reads "©. |")
 release = vscale.__version__
 extensions = [
     "sphinx.ext.autodoc",

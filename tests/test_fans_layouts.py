@@ -124,7 +124,7 @@ def test_one_sided_axes_warn_and_use_default_rule():
     ("kwargs", "error", "match"),
     [
         (dict(layout="tf"), ValueError, r"`layout`.*layout='tf'"),
-        (dict(layout=None), ValueError, r"`layout`"),
+        (dict(layout=""), ValueError, r"`layout`"),
         (dict(groups=0), ValueError, r"`groups`.*groups=0"),
         (dict(groups=2.0), TypeError, r"`groups`.*2\.0"),
         (dict(groups=True), TypeError, r"`groups`"),

@@ -132,3 +132,37 @@ def test_torch_bias_rule_is_seeded_and_follows_pytorch():
     bound = 1 / math.sqrt(3 * 3 * 3)  # PyTorch's fan_in of the conv weight
     assert first[0].bias.abs().max() <= bound and first[0].bias.abs().max() > 0.3 * bound
     assert not torch.equal(first[0].bias, torch.zeros(8))
+
+
+@pytest.mark.parametrize("name, scale, mode, uniform", [
+    ("he_normal_", 2.0, "fan_in", False), ("he_uniform_", 2.0, "fan_in", True),
+    ("glorot_normal_", 1.0, "fan_avg", False), ("glorot_uniform_", 1.0, "fan_avg", True),
+    ("lecun_normal_", 1.0, "fan_in", False), ("lecun_uniform_", 1.0, "fan_in", True),
+])
+def test_torch_style_functions_read_torch_fans(name, scale, mode, uniform):
+    torch = pytest.importorskip("torch")
+    weight = torch.nn.Conv2d(16, 32, 3).weight  # (out, in, kh, kw): fan_in 144, fan_out 288
+    fan = {"fan_in": 144, "fan_avg": 216}[mode]
+    fill = getattr(vscale.torch, name)
+    assert fill(weight, generator=torch.Generator().manual_seed(0)) is weight
+    expected = vscale.VarianceScaling(scale, mode, "uniform" if uniform else "truncated_normal", layout="torch")
+    again = fill(torch.empty(32, 16, 3, 3), generator=torch.Generator().manual_seed(0))
+    assert torch.equal(weight.detach(), again)  # the generator decides the values
+    std = float(weight.detach().double().std())
+    assert abs(std / math.sqrt(scale / fan) - 1) < 0.1  # 4608 values: se of the ratio ~ 1.5%
+    assert expected.parameters(tuple(weight.shape)).n == fan
+    torch.manual_seed(5)
+    a = fill(torch.empty(8, 4))
+    torch.manual_seed(5)
+    assert torch.equal(a, fill(torch.empty(8, 4)))  # torch.manual_seed governs them
+
+
+def test_fill_reads_a_torch_weight_in_torchs_layout_unless_told_otherwise():
+    torch = pytest.importorskip("torch")
+    weight = torch.nn.Linear(512, 256).weight  # (out, in)
+    vscale.HeNormal(seed=0).fill_(weight)
+    assert abs(float(weight.detach().std()) / math.sqrt(2 / 512) - 1) < 0.02
+    keras = torch.empty(256, 512)
+    vscale.HeNormal(seed=0, layout="keras").fill_(keras)  # asked for: Keras' (in, out) reading
+    assert abs(float(keras.std()) / math.sqrt(2 / 256) - 1) < 0.02
+    assert vscale.HeNormal(layout="keras").get_config() == {"seed": None, "layout": "keras"}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._compat import array_namespace, device, is_array_api_obj, is_jax_array, is_writeable_array
+from ._compat import array_namespace, device, is_array_api_obj, is_jax_array, is_torch_array, is_writeable_array
 from .backends import get_backend
 
 if TYPE_CHECKING:
@@ -27,6 +27,8 @@ def fill(
     prepare(array)
     arr: Any = array
     layout = initializer._fan_layout() if fan_layout is None else fan_layout
+    if fan_layout is None and not initializer.layout_given and is_torch_array(arr) and arr.ndim >= 2:
+        layout = (None, None, "torch", initializer.groups)  # a torch weight is (out, in/groups, *kernel)
     dims = tuple(int(d) for d in arr.shape)
     result: ArrayT = initializer._generate(
         dims, arr.dtype, array_namespace(arr), device(arr), layout, generator, target=arr

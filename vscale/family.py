@@ -32,7 +32,7 @@ class Preset(VarianceScaling):
         input_axes: Sequence[int] | None = None,
         output_axes: Sequence[int] | None = None,
         *,
-        layout: Layout = "keras",
+        layout: Layout | None = None,
         groups: int = 1,
         **unexpected: Any,
     ) -> None:

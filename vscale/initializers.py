@@ -75,9 +75,12 @@ class VarianceScaling:
     input_axes, output_axes : sequence of int, optional
         Keras 3's arguments: when both are given, ``fan_in``/``fan_out`` are the products
         of the sizes of these axes (see :func:`vscale.compute_fans`).
-    layout : {"keras", "torch", "torch_transposed"}, default "keras"
+    layout : {"keras", "torch", "torch_transposed"}, optional
         Where the channels are: ``(*kernel, in, out)``, PyTorch's ``(out, in, *kernel)``
-        or PyTorch's transposed-convolution ``(in, out, *kernel)``.
+        or PyTorch's transposed-convolution ``(in, out, *kernel)``.  Unspecified, it is
+        Keras' for calls with a shape and for every array filled in place, except a torch
+        tensor filled in place (:meth:`fill_`), whose fans are read in PyTorch's layout,
+        as ``torch.nn.init`` reads them.
     groups : int, default 1
         Groups of a grouped convolution (the channel count for a depthwise one).
 
@@ -112,7 +115,7 @@ class VarianceScaling:
         input_axes: Sequence[int] | None = None,
         output_axes: Sequence[int] | None = None,
         *,
-        layout: Layout = "keras",
+        layout: Layout | None = None,
         groups: int = 1,
     ) -> None:
         self.scale = validate_scale(scale)
@@ -120,8 +123,11 @@ class VarianceScaling:
         self.distribution = validate_distribution(distribution)
         self.seed = validate_seed(seed)
         self.input_axes, self.output_axes, self.layout, self.groups = validate_fan_arguments(
-            input_axes, output_axes, layout, groups
+            input_axes, output_axes, "keras" if layout is None else layout, groups
         )
+        #: Whether the fans' layout was chosen (a layout or both axes): when it was not,
+        #: ``fill_`` reads a torch tensor in PyTorch's layout rather than Keras'.
+        self.layout_given = layout is not None or (input_axes is not None and output_axes is not None)
         self._calls = 0
         self._lock = threading.Lock()
         self._plans: dict[Any, Any] = {}
@@ -295,7 +301,7 @@ class VarianceScaling:
         if self.input_axes is not None or self.output_axes is not None:
             config["input_axes"] = None if self.input_axes is None else list(self.input_axes)
             config["output_axes"] = None if self.output_axes is None else list(self.output_axes)
-        if self.layout != "keras":
+        if self.layout != "keras" or (self.layout_given and self.input_axes is None):
             config["layout"] = self.layout
         if self.groups != 1:
             config["groups"] = self.groups

@@ -1,7 +1,17 @@
-"""PyTorch helpers: (re)initialize the weights of a module tree with a vscale initializer.
+"""The PyTorch-facing API: ``torch.nn.init``-style functions and module initialization.
 
-``import vscale.torch`` does not import torch either; :func:`init_module` finds it in
-``sys.modules`` (a module object exists, so torch has been imported).
+The functions fill a tensor in place and return it, read its fans in PyTorch's layout
+(``(out, in/groups, *kernel)``; ``layout="torch_transposed"`` for transposed
+convolutions), and take ``generator=`` as ``torch.nn.init`` does; without one, the
+values follow ``torch.manual_seed``:
+
+>>> import torch, vscale.torch
+>>> w = torch.empty(256, 512)
+>>> vscale.torch.he_normal_(w) is w
+True
+
+``import vscale.torch`` does not import torch either; the functions find it in
+``sys.modules`` (a tensor exists, so torch has been imported).
 """
 
 from __future__ import annotations
@@ -14,8 +24,64 @@ from ._inplace import fill, prepare
 from ._registry import get
 from .initializers import VarianceScaling
 
+__all__ = [
+    "glorot_normal_",
+    "glorot_uniform_",
+    "he_normal_",
+    "he_uniform_",
+    "init_module",
+    "lecun_normal_",
+    "lecun_uniform_",
+    "variance_scaling_",
+    "weight_layout",
+]
+
 BiasRule = Literal["zeros", "keep", "torch"]
+TorchLayout = Literal["torch", "torch_transposed"]
 _BIAS_RULES = ("zeros", "keep", "torch")
+
+
+def variance_scaling_(
+    tensor: Any,
+    scale: float = 1.0,
+    mode: str = "fan_in",
+    distribution: str = "truncated_normal",
+    *,
+    layout: TorchLayout = "torch",
+    groups: int = 1,
+    generator: Any = None,
+) -> Any:
+    """Fill ``tensor`` in place with :class:`vscale.VarianceScaling` values and return it.
+
+    Fans are read in PyTorch's layout (``layout="torch_transposed"`` for the weights of
+    ``ConvTranspose*d``; ``groups`` for grouped convolutions).  ``generator`` is a
+    ``torch.Generator`` (or ``numpy.random.Generator``); without one the key comes from
+    torch's default generator of the tensor's device, so ``torch.manual_seed`` governs it.
+    """
+    init = VarianceScaling(scale, mode, distribution, layout=layout, groups=groups)  # type: ignore[arg-type]
+    return init.fill_(tensor, generator=generator)
+
+
+def _preset(scale: float, mode: str, distribution: str, name: str, paper: str) -> Any:
+    def fill(tensor: Any, *, layout: TorchLayout = "torch", groups: int = 1, generator: Any = None) -> Any:
+        return variance_scaling_(
+            tensor, scale, mode, distribution, layout=layout, groups=groups, generator=generator
+        )
+
+    fill.__name__ = fill.__qualname__ = name
+    fill.__doc__ = (
+        f"Fill ``tensor`` in place as Keras' ``{name[:-1]}`` ({paper}): scale={scale}, mode={mode!r}, "
+        f"distribution={distribution!r}, fans in PyTorch's layout; see :func:`variance_scaling_`."
+    )
+    return fill
+
+
+glorot_normal_ = _preset(1.0, "fan_avg", "truncated_normal", "glorot_normal_", "Glorot & Bengio, 2010")
+glorot_uniform_ = _preset(1.0, "fan_avg", "uniform", "glorot_uniform_", "Glorot & Bengio, 2010")
+he_normal_ = _preset(2.0, "fan_in", "truncated_normal", "he_normal_", "He et al., 2015")
+he_uniform_ = _preset(2.0, "fan_in", "uniform", "he_uniform_", "He et al., 2015")
+lecun_normal_ = _preset(1.0, "fan_in", "truncated_normal", "lecun_normal_", "LeCun et al., 1998")
+lecun_uniform_ = _preset(1.0, "fan_in", "uniform", "lecun_uniform_", "LeCun et al., 1998")
 
 
 def weight_layout(module: Any) -> tuple[Any, ...] | None:
