@@ -8,13 +8,12 @@ are skipped with the reason (torch missing, no CUDA device, CuPy without a GPU d
 from __future__ import annotations
 
 import importlib
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pytest
-
-import os
 
 # Keras 3 imports TensorFlow unless its backend is chosen first; JAX makes float64
 # arrays only with x64 enabled, which the float64 cases need.
@@ -48,7 +47,9 @@ class BackendCase:
         if self.framework == "array_api_strict":
             return np.asarray(self.module.asarray(array, copy=True)._array, dtype=dtype)
         if self.framework == "jax":
-            return np.asarray(array.astype(self.module.float32) if str(array.dtype) == "bfloat16" else array, dtype=dtype)
+            return np.asarray(
+                array.astype(self.module.float32) if str(array.dtype) == "bfloat16" else array, dtype=dtype
+            )
         return np.asarray(array, dtype=dtype)
 
     def native_dtype(self, name: str) -> Any:

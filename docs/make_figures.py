@@ -17,13 +17,15 @@ from pathlib import Path
 STATIC = Path(__file__).resolve().parent / "_static"
 sys.path.insert(0, str(STATIC.parents[1]))
 
-from vscale.cli.bench import plot  # noqa: E402
 from vscale.cli import main as cli  # noqa: E402
+from vscale.cli.bench import plot  # noqa: E402
 
 
 def main() -> int:
     plot.main([str(STATIC / "performance-report.json"), str(STATIC / "performance.png")])
-    backend = ["--backend", "torch", "--dtype", "bfloat16"] if importlib.util.find_spec("torch") else ["--dtype", "float16"]
+    backend = (
+        ["--backend", "torch", "--dtype", "bfloat16"] if importlib.util.find_spec("torch") else ["--dtype", "float16"]
+    )
     return cli(["show", "he_normal", "--shape", "3", "3", "64", "128", "--seed", "0", *backend,
                 "--plot", str(STATIC / "he_normal_bfloat16.png")])  # fmt: skip
 

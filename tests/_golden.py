@@ -54,7 +54,9 @@ def native_bytes(result: Any) -> bytes:
     return array.astype(array.dtype.newbyteorder("<")).tobytes()
 
 
-def draw(backend_name: str, distribution: str, dtype: str, seed: int, shape: tuple[int, ...], calls: int) -> list[bytes]:
+def draw(
+    backend_name: str, distribution: str, dtype: str, seed: int, shape: tuple[int, ...], calls: int
+) -> list[bytes]:
     module, device = namespace(backend_name)
     init = vscale.VarianceScaling(2.0, "fan_avg", distribution, seed=seed)
     return [native_bytes(init(shape, dtype, xp=module, device=device)) for _ in range(calls)]

@@ -59,7 +59,7 @@ def test_ratio_is_vscale_time_over_peer_time(report):
         ours = record["vscale"]["median_s"]
         for peer in record["peers"]:
             assert peer["ratio"] == pytest.approx(ours / peer["median_s"], rel=1e-12)
-            round_ratios = [a / b for a, b in zip(record["vscale"]["times_s"], peer["times_s"])]
+            round_ratios = [a / b for a, b in zip(record["vscale"]["times_s"], peer["times_s"], strict=True)]
             assert min(round_ratios) <= peer["ratio_q1"] <= peer["ratio_q3"] <= max(round_ratios)
 
 

@@ -63,7 +63,9 @@ def test_show_spec_and_json_config_identifiers():
 def test_show_low_precision_reports_distinct_values():
     torch = pytest.importorskip("torch")
     del torch
-    run = vscale_cli("show", "lecun_normal", "--shape", "256", "256", "--backend", "torch", "--dtype", "bfloat16", "--json")
+    run = vscale_cli(
+        "show", "lecun_normal", "--shape", "256", "256", "--backend", "torch", "--dtype", "bfloat16", "--json"
+    )
     assert run.returncode == 0, run.stderr
     facts = json.loads(run.stdout)
     assert facts["dtype"] == "bfloat16"

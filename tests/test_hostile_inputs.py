@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import vscale
-from vscale.core.complex import complex_bound
 from tests._helpers import assert_array_like
+from vscale.core.complex import complex_bound
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 ARGUMENTS = ("scale", "mode", "distribution", "seed", "shape", "dtype", "xp", "device", "config")
@@ -99,7 +99,7 @@ dims_of_every_kind = st.one_of(
 )
 
 
-def shapes(extra=st.nothing()):
+def shapes(extra=st.nothing()):  # noqa: B008  (a strategy object, built once, never mutated)
     rank = st.integers(0, 5)
     plain = st.one_of(
         st.lists(small_dims, max_size=5),
@@ -107,8 +107,16 @@ def shapes(extra=st.nothing()):
         st.lists(small_dims, max_size=5).map(lambda d: np.array(d, dtype=np.int64)),
     )
     odd = st.lists(dims_of_every_kind, max_size=5).flatmap(lambda d: st.sampled_from([d, tuple(d)]))
-    return st.one_of(plain, odd, small_dims, small_dims.map(np.int64), rank.map(lambda r: (1,) * (60 + r)),
-                     weird_objects, st.text(max_size=4), extra)
+    return st.one_of(
+        plain,
+        odd,
+        small_dims,
+        small_dims.map(np.int64),
+        rank.map(lambda r: (1,) * (60 + r)),
+        weird_objects,
+        st.text(max_size=4),
+        extra,
+    )
 
 
 def expected_shape(shape) -> tuple[int, ...]:
@@ -152,7 +160,9 @@ def test_call_with_odd_shapes(backend, data):
 def test_call_with_odd_dtypes_devices_and_scales(backend, data):
     dtype = data.draw(
         st.one_of(
-            st.sampled_from(["float16", "bfloat16", "float32", "float64", "int32", "bool", "complex64", "float8", "F32"]),
+            st.sampled_from(
+                ["float16", "bfloat16", "float32", "float64", "int32", "bool", "complex64", "float8", "F32"]
+            ),
             st.sampled_from(backend.dtypes).map(backend.native_dtype),
             st.sampled_from([np.float32, np.dtype("float16"), np.int8, float, int, complex]),
             st.text(max_size=8),
@@ -160,9 +170,13 @@ def test_call_with_odd_dtypes_devices_and_scales(backend, data):
         ),
         label="dtype",
     )
-    device = data.draw(st.one_of(st.just(backend.device), st.just(None), st.text(max_size=8), weird_objects), label="device")
+    device = data.draw(
+        st.one_of(st.just(backend.device), st.just(None), st.text(max_size=8), weird_objects), label="device"
+    )
     scale = data.draw(st.floats(min_value=1e-300, max_value=1e300), label="scale")
-    distribution = data.draw(st.sampled_from(["truncated_normal", "untruncated_normal", "uniform"]), label="distribution")
+    distribution = data.draw(
+        st.sampled_from(["truncated_normal", "untruncated_normal", "uniform"]), label="distribution"
+    )
     init = vscale.VarianceScaling(scale, "fan_avg", distribution, seed=3)
     try:
         result = init((4, 5), dtype, xp=backend.module, device=device)
@@ -210,7 +224,14 @@ def test_rank_above_64_is_refused(backend):
 
 
 @SETTINGS
-@given(device=st.one_of(st.text(max_size=8), weird_objects, st.integers(-3, 3), st.sampled_from(["cpu", "CPU", "cuda", "cuda:0", "cpu:0", "mps", "gpu"])))
+@given(
+    device=st.one_of(
+        st.text(max_size=8),
+        weird_objects,
+        st.integers(-3, 3),
+        st.sampled_from(["cpu", "CPU", "cuda", "cuda:0", "cpu:0", "mps", "gpu"]),
+    )
+)
 def test_call_with_odd_devices(backend, device):
     """With a valid dtype, so that every odd device reaches the adapter's device check."""
     try:

@@ -32,7 +32,15 @@ def test_naming_an_unusable_backend_is_an_error_not_a_skip():
     if probe.stdout.strip() != "False":
         pytest.skip("torch is missing or has CUDA here; the check needs an unusable torch:cuda")
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "--backends", "torch:cuda", "tests/test_imports.py::test_alias_is_the_same_object"],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "--backends",
+            "torch:cuda",
+            "tests/test_imports.py::test_alias_is_the_same_object",
+        ],
         capture_output=True,
         text=True,
     )

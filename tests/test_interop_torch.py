@@ -53,9 +53,7 @@ def test_untruncated_glorot_normal_is_xavier_normal(shape):
     fan_in, fan_out = init._calculate_fan_in_and_fan_out(weight)
     torch_std = math.sqrt(2.0 / (fan_in + fan_out))
     glorot = vscale.GlorotNormal(layout="torch")
-    untruncated = vscale.VarianceScaling(
-        glorot.scale, glorot.mode, "untruncated_normal", seed=0, layout="torch"
-    )
+    untruncated = vscale.VarianceScaling(glorot.scale, glorot.mode, "untruncated_normal", seed=0, layout="torch")
     assert untruncated.parameters(shape).stddev == pytest.approx(torch_std, rel=1e-12)
     assert glorot.parameters(shape).stddev == pytest.approx(torch_std, rel=1e-12)  # truncated, same deviation
     ours = untruncated(shape, "float64").ravel()

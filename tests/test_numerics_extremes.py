@@ -86,8 +86,11 @@ def largest_inside(value: float, dtype: str) -> float:
     host = HOST[dtype]
     rounded = host(value)
     if float(rounded) > value:
-        rounded = np.nextafter(rounded, host(0)) if dtype != "bfloat16" else (
-            np.array(rounded).view(np.uint16) - np.uint16(1)).view(host)[()]
+        rounded = (
+            np.nextafter(rounded, host(0))
+            if dtype != "bfloat16"
+            else (np.array(rounded).view(np.uint16) - np.uint16(1)).view(host)[()]
+        )
     return float(rounded)
 
 
@@ -156,8 +159,10 @@ def test_every_variance_gives_the_exact_values_or_a_clear_error(backend, distrib
             continue
         assert ulps.max() <= TOLERANCE_ULP[dtype], f"{ulps.max()} units off at sd={sd:.3g}"
     record_property("accepted_refused", (accepted, refused))
-    print(f"{backend.name} {distribution} {dtype}: sd in [{floor:.4g}, {ceiling:.4g}] accepted "
-          f"({accepted} variances checked, {refused} refused)")
+    print(
+        f"{backend.name} {distribution} {dtype}: sd in [{floor:.4g}, {ceiling:.4g}] accepted "
+        f"({accepted} variances checked, {refused} refused)"
+    )
     assert accepted > 20
     # float64 refuses nothing: no float64 scale / n gets its deviation near 2**-970 or 1e308.
     assert (refused == 0) if dtype == "float64" else (refused > 0)

@@ -70,7 +70,7 @@ def ulp_errors(got: np.ndarray, exact: np.ndarray, dtype: type) -> np.ndarray:
     return np.abs(got - exact) / spacing
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def float32_reference(kind: str) -> np.ndarray:
     p = (np.arange(2**24, dtype=np.float64) + 0.5) * 2.0**-24  # exact
     return reference_float64(kind, p)
@@ -163,7 +163,7 @@ def scipy_float64(kind: str, k: np.ndarray) -> np.ndarray:
     return SIGMA * SQRT2 * special.erfinv(c * v)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def mpmath_reference(kind: str) -> tuple[np.ndarray, np.ndarray]:
     k = float64_inputs(kind)["mpmath"]
     return k, np.array([reference_mpmath(kind, int(i), 53) for i in k])

@@ -31,7 +31,9 @@ def _run(code: str, **env: str) -> str:
 # -- pickling and copying ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("make", [lambda: vscale.HeNormal(seed=3), lambda: vscale.VarianceScaling(0.5, "fan_avg", "uniform", seed=9)])
+@pytest.mark.parametrize(
+    "make", [lambda: vscale.HeNormal(seed=3), lambda: vscale.VarianceScaling(0.5, "fan_avg", "uniform", seed=9)]
+)
 def test_copies_continue_the_sequence(make):
     init = make()
     init((4, 5))

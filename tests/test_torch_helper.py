@@ -127,18 +127,24 @@ def test_torch_bias_rule_is_seeded_and_follows_pytorch():
     vscale.torch.init_module(first, vscale.HeNormal(seed=3), bias="torch")
     torch.manual_seed(123)  # the global generator plays no part with a seeded initializer
     vscale.torch.init_module(second, vscale.HeNormal(seed=3), bias="torch")
-    for a, b in zip(first.parameters(), second.parameters()):
+    for a, b in zip(first.parameters(), second.parameters(), strict=True):
         assert torch.equal(a, b)
     bound = 1 / math.sqrt(3 * 3 * 3)  # PyTorch's fan_in of the conv weight
     assert first[0].bias.abs().max() <= bound and first[0].bias.abs().max() > 0.3 * bound
     assert not torch.equal(first[0].bias, torch.zeros(8))
 
 
-@pytest.mark.parametrize("name, scale, mode, uniform", [
-    ("he_normal_", 2.0, "fan_in", False), ("he_uniform_", 2.0, "fan_in", True),
-    ("glorot_normal_", 1.0, "fan_avg", False), ("glorot_uniform_", 1.0, "fan_avg", True),
-    ("lecun_normal_", 1.0, "fan_in", False), ("lecun_uniform_", 1.0, "fan_in", True),
-])
+@pytest.mark.parametrize(
+    "name, scale, mode, uniform",
+    [
+        ("he_normal_", 2.0, "fan_in", False),
+        ("he_uniform_", 2.0, "fan_in", True),
+        ("glorot_normal_", 1.0, "fan_avg", False),
+        ("glorot_uniform_", 1.0, "fan_avg", True),
+        ("lecun_normal_", 1.0, "fan_in", False),
+        ("lecun_uniform_", 1.0, "fan_in", True),
+    ],
+)
 def test_torch_style_functions_read_torch_fans(name, scale, mode, uniform):
     torch = pytest.importorskip("torch")
     weight = torch.nn.Conv2d(16, 32, 3).weight  # (out, in, kh, kw): fan_in 144, fan_out 288

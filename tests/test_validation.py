@@ -54,7 +54,9 @@ def test_bad_shape(backend, shape, error):
         vscale.VarianceScaling()(shape, xp=backend.module, device=backend.device)
 
 
-@pytest.mark.parametrize(("dtype", "error"), [("int32", ValueError), ("bool", ValueError), ("float8", TypeError), ("banana", TypeError)])
+@pytest.mark.parametrize(
+    ("dtype", "error"), [("int32", ValueError), ("bool", ValueError), ("float8", TypeError), ("banana", TypeError)]
+)
 def test_bad_dtype_names(backend, dtype, error):
     with pytest.raises(error, match="dtype"):
         vscale.VarianceScaling()((2, 2), dtype, xp=backend.module, device=backend.device)

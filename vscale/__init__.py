@@ -10,9 +10,9 @@ The PyTorch helpers live in :mod:`vscale.torch` (``import vscale.torch``); impor
 """
 
 from ._config import floatx, set_floatx
+from ._fans import compute_fans
 from ._inplace import init_
 from ._registry import deserialize, get, serialize
-from ._fans import compute_fans
 from .family import (
     GlorotNormal,
     GlorotUniform,

@@ -39,8 +39,6 @@ def set_floatx(value: str) -> None:
     """
     global _floatx
     if not isinstance(value, str) or value not in FLOAT_NAMES:
-        raise ValueError(
-            f"Argument `value` of set_floatx must be one of {FLOAT_NAMES}; received {value!r}."
-        )
+        raise ValueError(f"Argument `value` of set_floatx must be one of {FLOAT_NAMES}; received {value!r}.")
     with _lock:
         _floatx = value

@@ -55,7 +55,9 @@ def generate(
     flat = None
     if target is not None:
         alias = backend.flat_alias(target)
-        output: Any = FlatOutput(backend, alias, working) if alias is not None else RegionOutput(backend, target, compute_xp)
+        output: Any = (
+            FlatOutput(backend, alias, working) if alias is not None else RegionOutput(backend, target, compute_xp)
+        )
     elif backend.mutable:
         flat = backend.empty(count, native, device)
         output = FlatOutput(backend, flat, working)

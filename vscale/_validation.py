@@ -6,8 +6,8 @@ from __future__ import annotations
 import math
 import numbers
 import operator
-import warnings
 import sys
+import warnings
 from collections.abc import Iterable, Mapping, Set
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +19,7 @@ MODES = ("fan_in", "fan_out", "fan_avg")
 # backend so that a shape valid on one is valid on all.
 MAX_RANK = 64
 from .core.transforms import DISTRIBUTIONS  # noqa: E402  (the names live with the transforms)
+
 # Keras accepts "normal" as the historical name of the truncated normal.
 DISTRIBUTION_ALIASES = {"normal": "truncated_normal"}
 
@@ -26,8 +27,7 @@ DISTRIBUTION_ALIASES = {"normal": "truncated_normal"}
 def validate_scale(scale: Any) -> float:
     if isinstance(scale, bool) or not isinstance(scale, numbers.Real):
         raise TypeError(
-            f"Argument `scale` must be a positive real number; received {scale!r} "
-            f"of type {type(scale).__name__}."
+            f"Argument `scale` must be a positive real number; received {scale!r} of type {type(scale).__name__}."
         )
     try:
         value = float(scale)
@@ -40,9 +40,7 @@ def validate_scale(scale: Any) -> float:
 
 def validate_mode(mode: Any) -> str:
     if not isinstance(mode, str) or mode.lower() not in MODES:
-        raise ValueError(
-            f"Invalid `mode` argument: expected one of {set(MODES)}; received mode={mode!r}."
-        )
+        raise ValueError(f"Invalid `mode` argument: expected one of {set(MODES)}; received mode={mode!r}.")
     return mode.lower()
 
 
@@ -64,8 +62,7 @@ def validate_seed(seed: Any) -> int | None:
         return None
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise TypeError(
-            f"Argument `seed` must be None or a non-negative integer; received {seed!r} "
-            f"of type {type(seed).__name__}."
+            f"Argument `seed` must be None or a non-negative integer; received {seed!r} of type {type(seed).__name__}."
         )
     if seed < 0:
         raise ValueError(f"Argument `seed` must be None or a non-negative integer; received seed={seed!r}.")

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal, NamedTuple, TypeVar
 
 from ._config import floatx
-from ._dtypes import namespace_of_dtype, finfo, is_complex, itemsize, largest_at_most, resolve_dtype, working_name
+from ._dtypes import finfo, is_complex, itemsize, largest_at_most, namespace_of_dtype, resolve_dtype, working_name
 from ._generate import generate
 from ._inplace import fill
 from ._keys import seeded_key
@@ -213,7 +213,9 @@ class VarianceScaling:
             name, native = resolve_dtype(backend, dtype)
             resolved = backend.resolve_device(device)
             if target is None:
-                validate_allocation(dims, name, itemsize(name), backend.memory_bytes(resolved), backend.max_empty_extent)
+                validate_allocation(
+                    dims, name, itemsize(name), backend.memory_bytes(resolved), backend.max_empty_extent
+                )
             plan = (backend, name, native, resolved, self._transform(dims, fan_layout, name), itemsize(name))
             if cache_key is not None:
                 if len(self._plans) >= _PLANS_KEPT:

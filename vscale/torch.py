@@ -64,9 +64,7 @@ def variance_scaling_(
 
 def _preset(scale: float, mode: str, distribution: str, name: str, paper: str) -> Any:
     def fill(tensor: Any, *, layout: TorchLayout = "torch", groups: int = 1, generator: Any = None) -> Any:
-        return variance_scaling_(
-            tensor, scale, mode, distribution, layout=layout, groups=groups, generator=generator
-        )
+        return variance_scaling_(tensor, scale, mode, distribution, layout=layout, groups=groups, generator=generator)
 
     fill.__name__ = fill.__qualname__ = name
     fill.__doc__ = (
@@ -184,7 +182,9 @@ def _check_parameter(tensor: Any, name: str, torch: Any) -> None:
     try:
         prepare(tensor)
     except (TypeError, ValueError) as error:
-        raise type(error)(f"Parameter {name!r} of argument `module` cannot be filled: {error} Nothing was written.") from None
+        raise type(error)(
+            f"Parameter {name!r} of argument `module` cannot be filled: {error} Nothing was written."
+        ) from None
 
 
 def _reset_bias(init: VarianceScaling, weight: Any, bias: Any, rule: str, torch: Any) -> None:

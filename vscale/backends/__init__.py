@@ -62,7 +62,9 @@ def _make_backend(xp: Any) -> Backend:
 
 def _import_by_name(name: str) -> ModuleType:
     if name not in KNOWN_NAMES:
-        raise ValueError(f"Argument `xp` names an unknown backend: received xp={name!r}; expected one of {KNOWN_NAMES}.")
+        raise ValueError(
+            f"Argument `xp` names an unknown backend: received xp={name!r}; expected one of {KNOWN_NAMES}."
+        )
     try:
         return importlib.import_module(_MODULES.get(name, name))
     except ImportError as error:

@@ -146,6 +146,5 @@ def host_memory_bytes() -> int | None:
 
 def device_error(framework: str, device: Any, allowed: str) -> ValueError:
     return ValueError(
-        f"Argument `device` is not a device of the {framework} backend: received device={device!r}; "
-        f"expected {allowed}."
+        f"Argument `device` is not a device of the {framework} backend: received device={device!r}; expected {allowed}."
     )

@@ -52,7 +52,7 @@ def has_overlap(shape: tuple[int, ...], strides: tuple[int, ...]) -> bool:
     Sufficient test (exact for the layouts slicing and broadcasting make): sorted by
     stride, each dimension must step over everything the smaller ones span.
     """
-    dims = sorted((abs(s), n) for n, s in zip(shape, strides) if n > 1)
+    dims = sorted((abs(s), n) for n, s in zip(shape, strides, strict=True) if n > 1)
     if any(n == 0 for n in shape):
         return False
     span = 0

@@ -57,16 +57,24 @@ def build_parser() -> argparse.ArgumentParser:
         "'VarianceScaling(scale=2.0, mode=\"fan_out\")', or a JSON config "
         '(\'{"class_name": "HeNormal", "config": {"seed": 1}}\' or \'{"scale": 2.0}\')',
     )
-    show.add_argument("--shape", type=int, nargs="+", required=True, metavar="N", help="the weight shape, e.g. 3 3 64 128")
+    show.add_argument(
+        "--shape", type=int, nargs="+", required=True, metavar="N", help="the weight shape, e.g. 3 3 64 128"
+    )
     show.add_argument("--backend", default="numpy", choices=("numpy", "torch", "cupy", "array_api_strict"),
                       help="array library to draw with (default: numpy)")  # fmt: skip
-    show.add_argument("--device", default=None, help="device of the backend, e.g. cpu, cuda, cuda:1 (default: the backend's)")
+    show.add_argument(
+        "--device", default=None, help="device of the backend, e.g. cpu, cuda, cuda:1 (default: the backend's)"
+    )
     show.add_argument("--dtype", default=None, help="float16, bfloat16, float32 or float64 (default: vscale.floatx())")
-    show.add_argument("--seed", type=int, default=None, help="seed for the draw (default: the identifier's, else fresh entropy)")
+    show.add_argument(
+        "--seed", type=int, default=None, help="seed for the draw (default: the identifier's, else fresh entropy)"
+    )
     show.add_argument("--layout", default=None, help="weight layout: keras, torch or torch_transposed")
     show.add_argument("--groups", type=int, default=None, help="convolution groups, with a torch layout")
     show.add_argument("--bins", type=int, default=24, help="histogram bins (default: 24)")
-    show.add_argument("--plot", metavar="FILE.png", default=None, help="also write a Matplotlib figure (needs matplotlib)")
+    show.add_argument(
+        "--plot", metavar="FILE.png", default=None, help="also write a Matplotlib figure (needs matplotlib)"
+    )
     show.add_argument("--json", action="store_true", help="print the facts as JSON instead of text")
     show.set_defaults(run=run_show)
 
@@ -137,7 +145,9 @@ def _clip(text: str, limit: int = 80) -> str:
 
 
 def _with_overrides(init: Any, args: argparse.Namespace) -> Any:
-    overrides = {k: v for k, v in (("seed", args.seed), ("layout", args.layout), ("groups", args.groups)) if v is not None}
+    overrides = {
+        k: v for k, v in (("seed", args.seed), ("layout", args.layout), ("groups", args.groups)) if v is not None
+    }
     if not overrides:
         return init
     config = init.get_config()
@@ -215,7 +225,9 @@ def format_text(facts: dict[str, Any]) -> str:
         if "distinct_values" in stats:
             lines.append(f"distinct     {stats['distinct_values']} different {facts['dtype']} values")
         if stats.get("ks_statistic") is not None:
-            lines.append(f"KS           D={stats['ks_statistic']:.4g}  p={stats['ks_pvalue']:.3g}  (against the exact CDF)")
+            lines.append(
+                f"KS           D={stats['ks_statistic']:.4g}  p={stats['ks_pvalue']:.3g}  (against the exact CDF)"
+            )
         else:
             lines.append("KS           (install scipy for the Kolmogorov-Smirnov statistic)")
         lines.append("histogram    █ observed count; | expected count from the exact density (╪ inside a bar)")
@@ -242,7 +254,9 @@ def write_plot(facts: dict[str, Any], path: str) -> None:
     grid = np.linspace(-reach, reach, 400)
     ax.plot(grid, _describe.density(facts["config"].get("distribution", "truncated_normal"), facts["stddev"], grid),
             color="#c0392b", label="exact density")  # fmt: skip
-    ax.set_title(f"{facts['initializer']}\nshape {tuple(facts['shape'])}, {facts['dtype']}, {facts['backend']}", fontsize=8)
+    ax.set_title(
+        f"{facts['initializer']}\nshape {tuple(facts['shape'])}, {facts['dtype']}, {facts['backend']}", fontsize=8
+    )
     ax.set_xlabel("value")
     ax.legend(fontsize=8)
     fig.tight_layout()

@@ -71,7 +71,9 @@ def sample_statistics(values: np.ndarray, distribution: str, stddev: float, low_
     return stats
 
 
-def histogram(values: np.ndarray, distribution: str, stddev: float, bound: float, bins: int = 24) -> dict[str, list[float]]:
+def histogram(
+    values: np.ndarray, distribution: str, stddev: float, bound: float, bins: int = 24
+) -> dict[str, list[float]]:
     """Observed counts per bin and the counts the exact density predicts."""
     flat = values.ravel()
     reach = bound if math.isfinite(bound) else 4.0 * stddev
@@ -89,7 +91,7 @@ def render_histogram(hist: dict[str, list[float]], width: int = 50) -> list[str]
     edges, observed, expected = hist["edges"], hist["observed"], hist["expected"]
     top = max(max(observed), max(expected), 1.0)
     rows = []
-    for i, (seen, predicted) in enumerate(zip(observed, expected)):
+    for i, (seen, predicted) in enumerate(zip(observed, expected, strict=False)):
         centre = (edges[i] + edges[i + 1]) / 2
         bar = list("█" * round(width * seen / top))
         marker = min(round(width * predicted / top), width)

@@ -64,7 +64,7 @@ def _coefficients(poly: tables.Polynomial, negate: bool, scale: float) -> tuple[
     """
     degree = len(poly.coefficients) - 1
     signs = [(-1.0) ** (degree - i) if negate else 1.0 for i in range(degree + 1)]
-    return tuple(c * scale * s for c, s in zip(poly.coefficients, signs))
+    return tuple(c * scale * s for c, s in zip(poly.coefficients, signs, strict=True))
 
 
 def _split_factor(factor: float) -> tuple[float, tuple[float, ...]]:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-
 Layout = Literal["keras", "torch", "torch_transposed"]
 
 
@@ -45,8 +44,7 @@ def fans_of(
     if len(dims) < 2:
         if groups != 1:
             raise ValueError(
-                f"Argument `groups` applies to weights of rank 2 or more; received groups={groups} "
-                f"for shape={dims}."
+                f"Argument `groups` applies to weights of rank 2 or more; received groups={groups} for shape={dims}."
             )
         return (1, 1) if not dims else (dims[0], dims[0])
     if layout == "keras":

@@ -29,9 +29,9 @@ def plot(report_path: Path, out_path: Path) -> Path:
             series[r["group"]][r["case"]].append((r["size"], r["median_s"] / r["size"] * 1e9))
     groups = sorted(series)
     fig, axes = plt.subplots(1, len(groups), figsize=(7 * len(groups), 5.5), squeeze=False)
-    for ax, group in zip(axes[0], groups):
+    for ax, group in zip(axes[0], groups, strict=False):
         for case, points in sorted(series[group].items()):
-            sizes, ns = zip(*sorted(points))
+            sizes, ns = zip(*sorted(points), strict=False)
             library = case.split("/")[1]
             style = {"vscale": "-o", "floor": "k--"}.get(library, ":x")
             ax.plot(sizes, ns, style, label=case, linewidth=2 if library == "vscale" else 1)
@@ -92,9 +92,9 @@ def plot_sweep(report: dict[str, Any] | Path, out_path: Path) -> Path | None:
     colours = {"truncated_normal": "tab:blue", "untruncated_normal": "tab:orange", "uniform": "tab:green"}
     titles = {"numpy": "NumPy", "torch": "torch CPU"}
     fig, axes = plt.subplots(1, len(backends), figsize=(6.5 * len(backends), 5.2), squeeze=False)
-    for ax, backend in zip(axes[0], backends):
+    for ax, backend in zip(axes[0], backends, strict=False):
         for distribution, points in ours[backend].items():
-            sizes, ns = zip(*sorted(points))
+            sizes, ns = zip(*sorted(points), strict=False)
             ax.plot(sizes, ns, "-o", color=colours.get(distribution), linewidth=2, label=f"vscale {distribution}")
         for peer, by_size in sorted(theirs[backend].items()):
             counts = sorted(by_size)

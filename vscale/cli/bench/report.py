@@ -98,5 +98,7 @@ def write_markdown(report: dict[str, Any]) -> str:
         lines.append("")
     lines += ["## Targets (issue 5)", "", "| target | values | measured | limit | met |", "|---|---:|---:|---|---|"]
     for t in report.get("targets", []):
-        lines.append(f"| {t['target']} | {t['size']:,} | {t['value']:.2f} | {t['limit']} | {'yes' if t['met'] else 'NO'} |")
+        lines.append(
+            f"| {t['target']} | {t['size']:,} | {t['value']:.2f} | {t['limit']} | {'yes' if t['met'] else 'NO'} |"
+        )
     return "\n".join(lines) + "\n"

@@ -23,8 +23,8 @@ prints a table and writes JSON only where ``--out`` is given.
 from __future__ import annotations
 
 import argparse
-import math
 import json
+import math
 import os
 import platform
 import statistics
@@ -59,23 +59,42 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=None, help="timed calls per case and size (default 7)")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurements")
     parser.add_argument("--memory-sizes", help="sizes at which to measure memory (default: every size >= 1e6)")
-    parser.add_argument("--out", default=None,
-                        help="directory for report.md and report.json; with --sweep, the JSON report's file "
-                        "(PATH.json, or PATH/sweep.json). Reports are written only when given; the table is printed.")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="intra-op threads for torch (torch.set_num_threads) and OpenMP in the workers; "
-                        "1 gives steadier figures on a loaded machine (default: the frameworks' own)")
+    parser.add_argument(
+        "--out",
+        default=None,
+        help="directory for report.md and report.json; with --sweep, the JSON report's file "
+        "(PATH.json, or PATH/sweep.json). Reports are written only when given; the table is printed.",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="intra-op threads for torch (torch.set_num_threads) and OpenMP in the workers; "
+        "1 gives steadier figures on a loaded machine (default: the frameworks' own)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     sweep = parser.add_argument_group("size sweep")
-    sweep.add_argument("--sweep", action="store_true",
-                       help="time vscale against NumPy's and torch's own samplers, interleaved, at n = 10, 4096, "
-                       "36864, 262144 and 4096² values, and check the targets (--sizes, --backends, "
-                       "--distributions, --repeats, --threads and --quick apply)")
+    sweep.add_argument(
+        "--sweep",
+        action="store_true",
+        help="time vscale against NumPy's and torch's own samplers, interleaved, at n = 10, 4096, "
+        "36864, 262144 and 4096² values, and check the targets (--sizes, --backends, "
+        "--distributions, --repeats, --threads and --quick apply)",
+    )
     sweep.add_argument("--long", action="store_true", help="with --sweep: add n = 1e8")
-    sweep.add_argument("--min-batch", type=float, default=None, metavar="SECONDS",
-                       help="with --sweep: about how long one timed batch of calls lasts (default 0.02)")
-    sweep.add_argument("--plot", metavar="FILE.png", default=None,
-                       help="with --sweep: also plot ns per value against n (needs matplotlib)")
+    sweep.add_argument(
+        "--min-batch",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="with --sweep: about how long one timed batch of calls lasts (default 0.02)",
+    )
+    sweep.add_argument(
+        "--plot",
+        metavar="FILE.png",
+        default=None,
+        help="with --sweep: also plot ns per value against n (needs matplotlib)",
+    )
     args = parser.parse_args(argv)
     if not args.sweep:
         used = [flag for flag, value in (("--long", args.long), ("--min-batch", args.min_batch),
@@ -234,8 +253,10 @@ def _measure_in_child(
 ) -> list[dict[str, Any]]:
     request = json.dumps([names, shape, repeats, memory, threads])
     env = child_environment(**({"OMP_NUM_THREADS": str(threads)} if threads else {}))
-    code = "import json, sys; from vscale.cli.bench.run import measure; " \
+    code = (
+        "import json, sys; from vscale.cli.bench.run import measure; "
         "print(json.dumps(measure(*json.loads(sys.stdin.read()))))"
+    )
     done = subprocess.run([sys.executable, "-c", code], input=request, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         why = (done.stderr.strip().splitlines() or ["no output"])[-1]

@@ -217,9 +217,7 @@ def calibrate(call: Callable[[], Any], min_batch_s: float) -> int:
     return max(1, math.ceil(min_batch_s * loops / elapsed)) if elapsed > 0 else loops
 
 
-def time_interleaved(
-    calls: dict[str, Callable[[], Any]], rounds: int, min_batch_s: float
-) -> dict[str, dict[str, Any]]:
+def time_interleaved(calls: dict[str, Callable[[], Any]], rounds: int, min_batch_s: float) -> dict[str, dict[str, Any]]:
     """Per-call times of every call in ``calls``, measured in interleaved rounds.
 
     Parameters
@@ -271,9 +269,7 @@ def summarize(times: Sequence[float], size: int) -> dict[str, Any]:
     return {"median_s": median, "q1_s": q1, "q3_s": q3, "ns_per_value": median / size * 1e9, "times_s": list(times)}
 
 
-def measure_group(
-    backend: str, distribution: str, size: int, rounds: int, min_batch_s: float
-) -> dict[str, Any]:
+def measure_group(backend: str, distribution: str, size: int, rounds: int, min_batch_s: float) -> dict[str, Any]:
     """Time one group (vscale and its peers) at ``size`` values; one record.
 
     A failure (vscale or a peer raising) is recorded under ``"error"``, not raised.
@@ -291,7 +287,7 @@ def measure_group(
     for peer, theirs in measured.items():
         entry = {"peer": peer, "loops": theirs["loops"], **summarize(theirs["times_s"], size)}
         entry["ratio"] = record["vscale"]["median_s"] / entry["median_s"]
-        round_ratios = [a / b for a, b in zip(ours["times_s"], theirs["times_s"])]
+        round_ratios = [a / b for a, b in zip(ours["times_s"], theirs["times_s"], strict=False)]
         entry["ratio_q1"], _, entry["ratio_q3"] = _quartiles(round_ratios)
         record["peers"].append(entry)
     return record
@@ -335,8 +331,10 @@ def _sweep_in_child(
     """:func:`sweep_backend` in a fresh process (its progress bar and errors go to stderr)."""
     request = json.dumps([backend, list(sizes), list(distributions), rounds, min_batch_s, threads, progress])
     env = child_environment(**({"OMP_NUM_THREADS": str(threads)} if threads else {}))
-    code = "import json, sys; from vscale.cli.bench.sweep import sweep_backend; " \
+    code = (
+        "import json, sys; from vscale.cli.bench.sweep import sweep_backend; "
         "print(json.dumps(sweep_backend(*json.loads(sys.stdin.read()))))"
+    )
     done = subprocess.run([sys.executable, "-c", code], input=request, env=env, stdout=subprocess.PIPE, text=True,
                           check=False)  # fmt: skip
     lines = done.stdout.strip().splitlines()
@@ -495,10 +493,14 @@ def _format_target(row: dict[str, Any]) -> str:
 def format_sweep(report: dict[str, Any]) -> str:
     """The report as a plain-text table per backend, then the targets with PASS or MISS."""
     lines = [
-        (f"vscale size sweep: {report['dtype']}, {report['rounds']} interleaved rounds per case, "
-         f"batches of about {report['min_batch_s'] * 1e3:g} ms"),
-        ("per call: median [interquartile range] over the rounds; vscale/peer: ratio of the medians; "
-         "round by round: interquartile range of the ratios of each round's pair of batches"),
+        (
+            f"vscale size sweep: {report['dtype']}, {report['rounds']} interleaved rounds per case, "
+            f"batches of about {report['min_batch_s'] * 1e3:g} ms"
+        ),
+        (
+            "per call: median [interquartile range] over the rounds; vscale/peer: ratio of the medians; "
+            "round by round: interquartile range of the ratios of each round's pair of batches"
+        ),
     ]
     for backend, why in report["skipped_backends"].items():
         lines.append(f"backend {backend} skipped: {why}")
@@ -514,8 +516,10 @@ def format_sweep(report: dict[str, Any]) -> str:
                 lines.append(left + f"failed: {record['error']}")
                 continue
             ours = record["vscale"]
-            ours_text = f"{format_time(ours['median_s'], ours['q1_s'], ours['q3_s']):<26} " \
+            ours_text = (
+                f"{format_time(ours['median_s'], ours['q1_s'], ours['q3_s']):<26} "
                 f"{_format_number(ours['ns_per_value']):>8}  "
+            )
             for i, peer in enumerate(record["peers"]):
                 lines.append(
                     left + (ours_text if i == 0 else " " * len(ours_text)) + f"{peer['peer']:<17} "
