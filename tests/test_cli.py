@@ -142,3 +142,21 @@ def test_bad_input_gets_one_line_and_status_2(args, message):
     assert run.returncode == 2, run.stderr[-500:]
     assert "Traceback" not in run.stderr and message in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1, run.stderr[-500:]
+
+
+@pytest.mark.parametrize("library", ["numpy", "torch"])
+@pytest.mark.parametrize("dtype", ["complex64", "complex128"])
+def test_show_complex_reports_the_modulus(library, dtype):
+    run = vscale_cli("show", "he_normal", "--shape", "128", "128", "--dtype", dtype, "--backend", library,
+                     "--seed", "0", "--json")  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "Warning" not in run.stderr
+    facts = json.loads(run.stdout)
+    stats = facts["statistics"]
+    assert facts["support"][0] == 0.0 and stats["max_modulus"] <= facts["support"][1]
+    assert abs(stats["second_moment_ratio"] - 1) < 0.05  # 16384 values: se ~ 0.6%
+    assert abs(stats["real_std"] / stats["part_std_expected"] - 1) < 0.05
+    assert abs(stats["imag_std"] / stats["part_std_expected"] - 1) < 0.05
+    assert stats["ks_pvalue"] > 1e-4 and stats["nan_or_inf"] == 0
+    text = vscale_cli("show", "he_uniform", "--shape", "16", "16", "--dtype", dtype, "--backend", library)
+    assert text.returncode == 0 and "E|w|^2" in text.stdout and "Traceback" not in text.stderr

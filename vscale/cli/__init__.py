@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from ..core.complex import make_complex_transform
 from . import describe as _describe
 
 EXIT_USAGE = 2
@@ -166,6 +167,7 @@ def describe(args: argparse.Namespace) -> dict[str, Any]:
     dtype = args.dtype or vscale.floatx()
     host = _to_numpy(values)
     low_precision = dtype in ("float16", "bfloat16")
+    is_complex = str(dtype).endswith(("complex64", "complex128"))
     facts: dict[str, Any] = {
         "initializer": repr(init),
         "config": init.get_config(),
@@ -179,10 +181,18 @@ def describe(args: argparse.Namespace) -> dict[str, Any]:
         "stddev": params.stddev,
         "sigma": params.sigma,
         "support": [-params.bound, params.bound],
-        "statistics": _describe.sample_statistics(host, init.distribution, params.stddev, low_precision),
     }
-    if host.size:
-        facts["histogram"] = _describe.histogram(host, init.distribution, params.stddev, params.bound, args.bins)
+    if is_complex:
+        bound = make_complex_transform(init.distribution, params.stddev).bound
+        facts["complex"] = True
+        facts["support"] = [0.0, bound]  # of the modulus |w|
+        facts["statistics"] = _describe.complex_statistics(host, init.distribution, params.stddev)
+        if host.size:
+            facts["histogram"] = _describe.modulus_histogram(host, init.distribution, params.stddev, args.bins)
+    else:
+        facts["statistics"] = _describe.sample_statistics(host, init.distribution, params.stddev, low_precision)
+        if host.size:
+            facts["histogram"] = _describe.histogram(host, init.distribution, params.stddev, params.bound, args.bins)
     facts["_values"] = host
     return facts
 
@@ -191,7 +201,8 @@ def _to_numpy(values: Any) -> Any:
     import numpy as np
 
     if hasattr(values, "detach"):  # torch, bfloat16 included
-        return values.detach().float().cpu().numpy()
+        tensor = values.detach().cpu()
+        return (tensor if tensor.is_complex() else tensor.float()).numpy()
     if hasattr(values, "get") and type(values).__module__.startswith("cupy"):
         return values.get()
     if type(values).__module__.startswith("array_api_strict"):
@@ -205,6 +216,26 @@ def _device_of(values: Any) -> Any:
     return device(values)
 
 
+def _format_complex(facts: dict[str, Any], lines: list[str]) -> str:
+    stats = facts["statistics"]
+    lines[4] = f"support      |w| <= {facts['support'][1]:.6g}  (the modulus; the angle is uniform)"
+    if stats["count"]:
+        lines += [
+            f"E|w|^2       {stats['second_moment_ratio']:.4f} x stddev^2  (expected 1)",
+            f"|mean|       {stats['mean_abs']:.4g}  (expected 0)",
+            f"parts' std   real {stats['real_std']:.6g}, imag {stats['imag_std']:.6g}  "
+            f"(expected {stats['part_std_expected']:.6g} each)",
+            f"max |w|      {stats['max_modulus']:.6g}   non-finite: {stats['nan_or_inf']}",
+        ]
+        if stats.get("ks_statistic") is not None:
+            lines.append(
+                f"KS           D={stats['ks_statistic']:.4g}  p={stats['ks_pvalue']:.3g}  (|w| against its exact CDF)"
+            )
+        lines.append("histogram    of |w|: █ observed count; | expected count from the exact density")
+        lines += _describe.render_histogram(facts["histogram"])
+    return "\n".join(lines)
+
+
 def format_text(facts: dict[str, Any]) -> str:
     stats = facts["statistics"]
     lines = [
@@ -216,6 +247,8 @@ def format_text(facts: dict[str, Any]) -> str:
         f"support      [{facts['support'][0]:.6g}, {facts['support'][1]:.6g}]",
         f"drawn        {stats['count']} values",
     ]
+    if facts.get("complex"):
+        return _format_complex(facts, lines)
     if stats["count"]:
         lines += [
             f"mean         {stats['mean']:+.4g}  (expected 0; standard error {stats['mean_standard_error']:.2g})",
@@ -247,13 +280,19 @@ def write_plot(facts: dict[str, Any], path: str) -> None:
 
     values = facts["_values"].ravel()
     support = facts["support"]
+    distribution = facts["config"].get("distribution", "truncated_normal")
     reach = support[1] if math.isfinite(support[1]) else 4.0 * facts["stddev"]
+    low = 0.0 if facts.get("complex") else -reach
+    if facts.get("complex"):  # the modulus, against its exact density
+        values = np.abs(values.astype(np.complex128))
+        exact = _describe.modulus_density
+    else:
+        exact = _describe.density
     fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
-    ax.hist(values, bins=max(10, len(facts.get("histogram", {}).get("observed", [])) * 2), range=(-reach, reach),
-            density=True, color="#7aa6c2", label="drawn values")  # fmt: skip
-    grid = np.linspace(-reach, reach, 400)
-    ax.plot(grid, _describe.density(facts["config"].get("distribution", "truncated_normal"), facts["stddev"], grid),
-            color="#c0392b", label="exact density")  # fmt: skip
+    ax.hist(values, bins=max(10, len(facts.get("histogram", {}).get("observed", [])) * 2), range=(low, reach),
+            density=True, color="#7aa6c2", label="drawn values" if low else "drawn |w|")  # fmt: skip
+    grid = np.linspace(low, reach, 400)
+    ax.plot(grid, exact(distribution, facts["stddev"], grid), color="#c0392b", label="exact density")
     ax.set_title(
         f"{facts['initializer']}\nshape {tuple(facts['shape'])}, {facts['dtype']}, {facts['backend']}", fontsize=8
     )

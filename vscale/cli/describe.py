@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.complex import make_complex_transform
 from ..core.transforms import TRUNCATED_STD
 
 
@@ -99,3 +100,63 @@ def render_histogram(hist: dict[str, list[float]], width: int = 50) -> list[str]
         bar[marker] = "|" if bar[marker] == " " else "╪"
         rows.append(f"{centre:+11.4g} {''.join(bar).rstrip()}")
     return rows
+
+
+def modulus_cdf(distribution: str, stddev: float, m: np.ndarray) -> np.ndarray:
+    """CDF of ``|w|`` for complex values with ``E|w|**2 = stddev**2`` (see vscale.core.complex)."""
+    transform = make_complex_transform(distribution, stddev)
+    if distribution == "uniform":  # uniform on the disk of radius factor
+        return np.clip((m / transform.factor) ** 2, 0.0, 1.0)
+    squared = (m / transform.factor) ** 2
+    if distribution == "truncated_normal":  # r**2 ~ Exp(1) conditioned on r**2 <= 4
+        return np.clip(-np.expm1(-squared) / -math.expm1(-4.0), 0.0, 1.0)
+    return -np.expm1(-squared)
+
+
+def modulus_density(distribution: str, stddev: float, m: np.ndarray) -> np.ndarray:
+    transform = make_complex_transform(distribution, stddev)
+    f = transform.factor
+    if distribution == "uniform":
+        return np.where(m <= f, 2.0 * m / f**2, 0.0)
+    density = 2.0 * m / f**2 * np.exp(-((m / f) ** 2))
+    if distribution == "truncated_normal":
+        return np.where(m <= 2.0 * f, density / -math.expm1(-4.0), 0.0)
+    return density
+
+
+def complex_statistics(values: np.ndarray, distribution: str, stddev: float) -> dict[str, Any]:
+    """E|w|^2 against stddev**2, the parts' deviations, the largest modulus, KS of the modulus."""
+    flat = values.ravel().astype(np.complex128)
+    count = int(flat.size)
+    stats: dict[str, Any] = {"count": count}
+    if count == 0:
+        return stats
+    moduli = np.abs(flat)
+    stats["mean_abs"] = float(abs(flat.mean()))
+    stats["second_moment_ratio"] = float(np.mean(moduli**2)) / stddev**2
+    stats["real_std"] = float(flat.real.std())
+    stats["imag_std"] = float(flat.imag.std())
+    stats["part_std_expected"] = stddev / math.sqrt(2.0)
+    stats["max_modulus"] = float(moduli.max())
+    stats["nan_or_inf"] = int(np.count_nonzero(~np.isfinite(flat)))
+    try:
+        from scipy import stats as scipy_stats
+    except ImportError:
+        stats["ks_statistic"] = None
+    else:
+        result = scipy_stats.kstest(moduli, lambda m: modulus_cdf(distribution, stddev, m))
+        stats["ks_statistic"] = float(result.statistic)
+        stats["ks_pvalue"] = float(result.pvalue)
+    return stats
+
+
+def modulus_histogram(values: np.ndarray, distribution: str, stddev: float, bins: int = 24) -> dict[str, list[float]]:
+    """Observed and expected counts of ``|w|`` per bin on ``[0, reach]``."""
+    moduli = np.abs(values.ravel().astype(np.complex128))
+    bound = make_complex_transform(distribution, stddev).bound
+    reach = bound if math.isfinite(bound) else 3.0 * stddev
+    edges = np.linspace(0.0, reach, bins + 1)
+    observed, _ = np.histogram(np.clip(moduli, 0.0, reach), bins=edges)
+    centres = (edges[:-1] + edges[1:]) / 2
+    expected = moduli.size * modulus_density(distribution, stddev, centres) * (edges[1] - edges[0])
+    return {"edges": edges.tolist(), "observed": observed.astype(float).tolist(), "expected": expected.tolist()}

@@ -38,11 +38,11 @@ def plot(report_path: Path, out_path: Path) -> Path:
         ax.set(xscale="log", yscale="log", xlabel="values per call", ylabel="ns per value (median)",
                title=f"{group}: float32, lower is better")  # fmt: skip
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7, ncol=2)
+        # Below the axes, off the data.
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), fontsize=7, ncol=2, frameon=False)
     fig.suptitle(f"vscale vs peers ({report['machine'].get('cpus')} CPUs, {report['machine'].get('processor')})")
-    fig.tight_layout()
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_path, dpi=110)
+    fig.savefig(out_path, dpi=110, bbox_inches="tight")  # "tight": keeps the legends in the image
     return out_path
 
 

@@ -1,4 +1,4 @@
-"""Ratios, the issue's targets and the Markdown report, from the harness's raw results."""
+"""Ratios, the speed and memory targets and the Markdown report, from the harness's raw results."""
 
 from __future__ import annotations
 
@@ -96,7 +96,7 @@ def write_markdown(report: dict[str, Any]) -> str:
             if library not in ("vscale", "floor", "copy") and ours and "median_s" in r:
                 lines.append(f"- {r['case']}: {r['median_s'] / ours:.2f}×")
         lines.append("")
-    lines += ["## Targets (issue 5)", "", "| target | values | measured | limit | met |", "|---|---:|---:|---|---|"]
+    lines += ["## Targets", "", "| target | values | measured | limit | met |", "|---|---:|---:|---|---|"]
     for t in report.get("targets", []):
         lines.append(
             f"| {t['target']} | {t['size']:,} | {t['value']:.2f} | {t['limit']} | {'yes' if t['met'] else 'NO'} |"

@@ -12,7 +12,7 @@ Each case is one call that creates a float32 kernel of about ``size`` values (sh
 warm-up; the report gives medians in ns per value, the ratio to the group's floor
 (raw uniform draws: NumPy's ``Generator.random`` on the CPU, ``uniform_`` on CUDA),
 vscale's speed-up over each peer, the peak memory of one call as a multiple of the
-output (see :mod:`vscale.cli.bench.memory`), and the issue's targets as met / not met.
+output (see :mod:`vscale.cli.bench.memory`), and the targets as met / not met.
 GPU groups are skipped with their reason where no GPU is usable.
 
 ``--sweep`` runs the size sweep instead (:mod:`vscale.cli.bench.sweep`): NumPy and torch CPU
