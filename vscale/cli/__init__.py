@@ -283,6 +283,7 @@ def write_plot(facts: dict[str, Any], path: str) -> None:
     distribution = facts["config"].get("distribution", "truncated_normal")
     reach = support[1] if math.isfinite(support[1]) else 4.0 * facts["stddev"]
     low = 0.0 if facts.get("complex") else -reach
+    exact: Any
     if facts.get("complex"):  # the modulus, against its exact density
         values = np.abs(values.astype(np.complex128))
         exact = _describe.modulus_density
