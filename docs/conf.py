@@ -17,6 +17,8 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.doctest",
     "sphinx.ext.mathjax",
+    # MathJax served from the built site itself, so formulas render without internet.
+    "sphinx-mathjax-offline",
     "numpydoc",
     "myst_parser",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import array_api_compat
+import numpy as np
 
 
 def assert_array_like(result: Any, backend: Any, shape: tuple[int, ...], dtype_name: str) -> None:
@@ -19,9 +20,23 @@ def assert_array_like(result: Any, backend: Any, shape: tuple[int, ...], dtype_n
         assert type(result) is backend.module.ndarray
     elif backend.framework == "cupy":
         assert type(result) is backend.module.ndarray
+    elif backend.framework == "jax":
+        import jax
+
+        assert isinstance(result, jax.Array)
+        assert result.devices() == {backend.device}
     assert str(array_api_compat.device(result)) == str(array_api_compat.device(_reference_array(backend)))
     assert result.dtype == backend.native_dtype(dtype_name)
     assert tuple(result.shape) == tuple(shape)
+
+
+def assert_same_values(actual: Any, desired: Any, backend: Any, dtype_name: str, err_msg: str = "") -> None:
+    """Both are plain arrays of ``backend`` (namespace, device, dtype, shape checked first)
+    holding the same bits: the one comparison the suite uses for two results of a backend."""
+    for result in (actual, desired):
+        assert_array_like(result, backend, tuple(desired.shape), dtype_name)
+    kind = np.complex128 if dtype_name.startswith("complex") else np.float64
+    np.testing.assert_array_equal(backend.to_numpy(actual, kind), backend.to_numpy(desired, kind), err_msg=err_msg)
 
 
 def _reference_array(backend: Any) -> Any:
@@ -29,4 +44,8 @@ def _reference_array(backend: Any) -> Any:
         return backend.module.empty(0, device=backend.device)
     if backend.framework == "array_api_strict":
         return backend.module.empty(0)
+    if backend.framework == "jax":
+        import jax
+
+        return jax.device_put(backend.module.empty(0), backend.device)
     return backend.module.empty(0)
