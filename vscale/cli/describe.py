@@ -61,15 +61,18 @@ def sample_statistics(values: np.ndarray, distribution: str, stddev: float, low_
     stats["nan_or_inf"] = int(np.count_nonzero(~np.isfinite(flat)))
     if low_precision:
         stats["distinct_values"] = int(np.unique(flat).size)
+    stats.update(_kolmogorov_smirnov(flat, lambda x: cdf(distribution, stddev, x)))
+    return stats
+
+
+def _kolmogorov_smirnov(sample: np.ndarray, exact_cdf: Any) -> dict[str, Any]:
+    """KS statistic and p-value of ``sample`` against ``exact_cdf`` (None without SciPy)."""
     try:
         from scipy import stats as scipy_stats
     except ImportError:
-        stats["ks_statistic"] = None
-    else:
-        result = scipy_stats.kstest(flat, lambda x: cdf(distribution, stddev, x))
-        stats["ks_statistic"] = float(result.statistic)
-        stats["ks_pvalue"] = float(result.pvalue)
-    return stats
+        return {"ks_statistic": None}
+    result = scipy_stats.kstest(sample, exact_cdf)
+    return {"ks_statistic": float(result.statistic), "ks_pvalue": float(result.pvalue)}
 
 
 def histogram(
@@ -139,14 +142,7 @@ def complex_statistics(values: np.ndarray, distribution: str, stddev: float) -> 
     stats["part_std_expected"] = stddev / math.sqrt(2.0)
     stats["max_modulus"] = float(moduli.max())
     stats["nan_or_inf"] = int(np.count_nonzero(~np.isfinite(flat)))
-    try:
-        from scipy import stats as scipy_stats
-    except ImportError:
-        stats["ks_statistic"] = None
-    else:
-        result = scipy_stats.kstest(moduli, lambda m: modulus_cdf(distribution, stddev, m))
-        stats["ks_statistic"] = float(result.statistic)
-        stats["ks_pvalue"] = float(result.pvalue)
+    stats.update(_kolmogorov_smirnov(moduli, lambda m: modulus_cdf(distribution, stddev, m)))
     return stats
 
 
