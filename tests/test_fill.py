@@ -203,3 +203,13 @@ def test_fill_generator_gives_the_key():
     init.fill_(b, generator=np.random.default_rng(1))
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(init((6, 7)), vscale.HeNormal(seed=5)((6, 7)))
+
+
+@pytest.mark.parametrize("shape", [(), (0, 7), (7, 0), (1,), (3, 1, 1)])
+def test_fill_of_scalar_and_empty_arrays_equals_a_call(fillable, shape):
+    """Rank 0 (one value), zero-size arrays (no work, no error) and unit dimensions."""
+    backend = fillable
+    array = _zeros(backend, shape)
+    assert vscale.HeNormal(seed=2, layout="keras").fill_(array) is array
+    expected = vscale.HeNormal(seed=2, layout="keras")(shape, "float32", xp=backend.module, device=backend.device)
+    assert_same_values(array, expected, backend, "float32")

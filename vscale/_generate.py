@@ -11,6 +11,7 @@ import math
 import os
 from typing import Any
 
+from ._dtypes import working_name
 from .backends import Backend
 from .backends._outputs import FlatOutput, PiecesOutput, RegionOutput
 from .core import engine
@@ -49,7 +50,7 @@ def generate(
     count = math.prod(dims)
     is_complex = isinstance(transform, ComplexTransform)
     compute_xp, compute_device = backend.compute(device)
-    working = backend.working_dtype("float64" if name in ("float64", "complex128") else "float32", device)
+    working = backend.working_dtype(working_name(name), device)
     parts = 2 if is_complex else 1
     chunk = engine.HOST_CHUNK if backend.on_host(device) else engine.DEVICE_CHUNK
     flat = None

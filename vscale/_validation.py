@@ -74,7 +74,7 @@ def validate_shape(shape: Any) -> tuple[int, ...]:
     if type(shape) is tuple and all(type(d) is int and d >= 0 for d in shape):
         return shape  # the common case, checked without building anything
     not_a_sequence = TypeError(
-        f"Argument `shape` must be a sequence of non-negative integers; received {_short(shape)} "
+        f"Argument `shape` must be a sequence of non-negative integers; received {short_repr(shape)} "
         f"of type {type(shape).__name__}."
     )
     if _is_integer(shape):
@@ -90,13 +90,13 @@ def validate_shape(shape: Any) -> tuple[int, ...]:
     for dim in dims:
         if not _is_integer(dim):
             raise TypeError(
-                f"Argument `shape` must contain only non-negative integers; received shape={_short(shape)} "
-                f"with entry {_short(dim)} of type {type(dim).__name__}."
+                f"Argument `shape` must contain only non-negative integers; received shape={short_repr(shape)} "
+                f"with entry {short_repr(dim)} of type {type(dim).__name__}."
             )
         value = operator.index(dim)
         if value < 0:
             raise ValueError(
-                f"Argument `shape` must contain only non-negative integers; received shape={_short(shape)}."
+                f"Argument `shape` must contain only non-negative integers; received shape={short_repr(shape)}."
             )
         result.append(value)
     return tuple(result)
@@ -191,7 +191,7 @@ def validate_allocation(
     if len(dims) > MAX_RANK:
         raise ValueError(
             f"Argument `shape` has {len(dims)} dimensions; at most {MAX_RANK} are supported "
-            f"(received shape={_short(dims)})."
+            f"(received shape={short_repr(dims)})."
         )
     count = math.prod(dims)
     if count == 0:
@@ -202,7 +202,7 @@ def validate_allocation(
         limit = sys.maxsize // itemsize if max_empty_extent is None else max_empty_extent
         if extent > limit:
             raise ValueError(
-                f"Argument `shape`={_short(dims)} is empty, but the product of its other dimensions "
+                f"Argument `shape`={short_repr(dims)} is empty, but the product of its other dimensions "
                 f"({_magnitude(extent)}) exceeds what this backend can represent ({_magnitude(limit)}); "
                 "nothing was allocated."
             )
@@ -213,7 +213,7 @@ def validate_allocation(
         limit, what = memory, "the total memory of the target device"
     if nbytes > limit:
         raise ValueError(
-            f"Argument `shape`={_short(dims)} asks for {_magnitude(count)} values of {dtype_name} "
+            f"Argument `shape`={short_repr(dims)} asks for {_magnitude(count)} values of {dtype_name} "
             f"({_magnitude(nbytes // 2**30)} GiB), more than {what} ({limit / 2**30:.4g} GiB); "
             f"nothing was allocated."
         )
@@ -221,10 +221,6 @@ def validate_allocation(
 
 def short_repr(value: Any) -> str:
     """``repr(value)``, shortened, and safe for integers too long for ``str()``."""
-    return _short(value)
-
-
-def _short(value: Any) -> str:
     try:
         text = repr(value)
     except ValueError:  # an int too long for str() (sys.get_int_max_str_digits)

@@ -12,9 +12,10 @@ position's value is therefore fixed by the key alone, whatever the chunks and th
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from typing import Any
+
+from ._derive import block_digest
 
 #: Positions per GPU block: 16 MiB of float32, so launches are few and the temporary of
 #: an unaligned range stays bounded.  Part of the stream's definition, fixed.
@@ -23,8 +24,7 @@ BLOCK = 1 << 22
 
 def block_seed(key: bytes, block: int, size: int = 8) -> int:
     """The ``8 * size``-bit seed of ``block`` of the stream with ``key``."""
-    digest = hashlib.blake2b(key + block.to_bytes(8, "little"), digest_size=size, person=b"vscale-block").digest()
-    return int.from_bytes(digest, "little")
+    return int.from_bytes(block_digest(key, block, size, b"vscale-block"), "little")
 
 
 class BlockStream:

@@ -8,6 +8,7 @@ import numpy as np
 
 from ._base import Backend, device_error
 from ._blocks import BlockStream
+from ._derive import key_from_words
 
 
 class CupyBackend(Backend):
@@ -62,7 +63,7 @@ class CupyBackend(Backend):
                 words = generator.integers(0, 2**32, size=4, dtype=cupy.int64).get()
             else:
                 return super().key_from(generator, device)
-        return b"".join(int(w).to_bytes(4, "little") for w in words)
+        return key_from_words(words)
 
     def stream(self, key: bytes, device: Any, working: Any, total: int) -> Any:
         cupy = self.cupy

@@ -23,6 +23,7 @@ import numpy as np
 
 from ._base import Backend, device_error, host_memory_bytes
 from ._blocks import BLOCK
+from ._derive import block_digest
 
 
 class JaxBackend(Backend):
@@ -115,7 +116,7 @@ class JaxStream:
     def _block(self, block: int, length: int) -> Any:
         jax = self.jax
         jnp = jax.numpy
-        digest = hashlib.blake2b(self.key + block.to_bytes(8, "little"), digest_size=8, person=b"vscale-jax").digest()
+        digest = block_digest(self.key, block, 8, b"vscale-jax")
         words = np.frombuffer(digest, dtype=np.uint32)
         with jax.default_device(self.device):
             key = jax.random.wrap_key_data(jnp.asarray(words))

@@ -20,11 +20,12 @@ hash and a state assignment (~3 us), not a ``SeedSequence`` (~30 us).
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from typing import Any
 
 import numpy as np
+
+from ._derive import block_digest, key_from_words
 
 #: Positions per PCG64 sub-stream.  Part of the stream's definition: changing it changes
 #: every seeded value, so it is fixed, never derived from the machine.
@@ -42,7 +43,7 @@ def _generator() -> np.random.Generator:
 
 def block_state(key: bytes, block: int) -> dict[str, Any]:
     """PCG64's state for ``block`` of the stream with ``key``."""
-    digest = hashlib.blake2b(key + block.to_bytes(8, "little"), digest_size=32, person=b"vscale-pcg64").digest()
+    digest = block_digest(key, block, 32, b"vscale-pcg64")
     state = int.from_bytes(digest[:16], "little")
     increment = int.from_bytes(digest[16:], "little") | 1  # PCG's increment must be odd
     return {"bit_generator": "PCG64", "state": {"state": state, "inc": increment}, "has_uint32": 0, "uinteger": 0}
@@ -54,7 +55,7 @@ def key_from_numpy(generator: np.random.Generator | None) -> bytes:
         words = np.random.randint(0, 2**32, size=4, dtype=np.uint64)
     else:
         words = generator.integers(0, 2**32, size=4, dtype=np.uint64)
-    return b"".join(int(w).to_bytes(4, "little") for w in words)
+    return key_from_words(words)
 
 
 class PCG64Stream:

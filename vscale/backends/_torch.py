@@ -17,6 +17,7 @@ import numpy as np
 from .._compat import standard_namespace
 from ._base import Backend, device_error
 from ._blocks import BlockStream
+from ._derive import key_from_words
 from ._numpy import has_overlap
 from ._pcg import PCG64Stream
 
@@ -119,7 +120,7 @@ class TorchBackend(Backend):
         # torch.manual_seed governs unseeded initializers as it governs torch.nn.init.
         where = generator.device if generator is not None else device
         words = torch.randint(0, 2**32, (4,), dtype=torch.int64, generator=generator, device=where).tolist()
-        return b"".join(int(w).to_bytes(4, "little") for w in words)
+        return key_from_words(words)
 
     def stream(self, key: bytes, device: Any, working: Any, total: int) -> Any:
         if device.type == "cpu":
