@@ -34,27 +34,32 @@ def _require(backend, dtype):
         pytest.skip(f"{backend.name} has no {dtype}")
 
 
-def _draw(backend, dtype: str, distribution: str, shape=(203, 107)):
-    init = vscale.VarianceScaling(2.0, "fan_avg", distribution, seed=11)
+PRNGS = ("native", "threefry")
+
+
+def _draw(backend, dtype: str, distribution: str, shape=(203, 107), prng="native"):
+    init = vscale.VarianceScaling(2.0, "fan_avg", distribution, seed=11, prng=prng)
     return init(shape, dtype=dtype, xp=backend.module, device=backend.device)
 
 
 @pytest.mark.parametrize("dtype", ALL_DTYPES)
 @pytest.mark.parametrize("distribution", DISTRIBUTIONS)
 @pytest.mark.parametrize("chunk", [1000, 4096, 5 * 4099])
-def test_values_do_not_depend_on_the_chunk_size(backend, distribution, chunk, dtype, monkeypatch):
+@pytest.mark.parametrize("prng", PRNGS)
+def test_values_do_not_depend_on_the_chunk_size(backend, distribution, chunk, dtype, prng, monkeypatch):
     """Real and complex: patched chunk sizes (aligned or not with the stream's blocks)."""
     _require(backend, dtype)
-    reference = _draw(backend, dtype, distribution)
+    reference = _draw(backend, dtype, distribution, prng=prng)
     monkeypatch.setattr(engine, "HOST_CHUNK", chunk)
     monkeypatch.setattr(engine, "DEVICE_CHUNK", chunk)
-    chunked = _draw(backend, dtype, distribution)
+    chunked = _draw(backend, dtype, distribution, prng=prng)
     assert_same_values(chunked, reference, backend, dtype, err_msg=f"chunk={chunk}")
 
 
 @pytest.mark.parametrize("dtype", ALL_DTYPES)
 @pytest.mark.parametrize("distribution", DISTRIBUTIONS)
-def test_values_do_not_depend_on_the_thread_count(backend, distribution, dtype, monkeypatch):
+@pytest.mark.parametrize("prng", PRNGS)
+def test_values_do_not_depend_on_the_thread_count(backend, distribution, dtype, prng, monkeypatch):
     """Parallel backends split large outputs between threads; the values must not change."""
     if not get_backend(backend.module).parallel(get_backend(backend.module).resolve_device(backend.device)):
         pytest.skip(f"{backend.name}: the engine runs its transforms on one thread there (no GIL-free host path)")
@@ -75,7 +80,7 @@ def test_values_do_not_depend_on_the_thread_count(backend, distribution, dtype, 
     for threads in ("1", "3", "64"):
         monkeypatch.setenv("VSCALE_NUM_THREADS", threads)
         seen.clear()
-        results[threads] = _draw(backend, dtype, distribution, shape)
+        results[threads] = _draw(backend, dtype, distribution, shape, prng)
         # One thread never asks for ranges; more split the 12 chunks between them.
         assert (seen[-1] if seen else 1) == min(int(threads), 12)
         assert bool(seen) == (threads != "1")
@@ -145,12 +150,13 @@ def _traced_peak(call):
 @pytest.mark.parametrize("distribution", DISTRIBUTIONS)
 @pytest.mark.parametrize("dtype", ["float16", "float32", "float64", "complex64"])
 @pytest.mark.parametrize("threads", ["1", "64"])
-def test_peak_memory_stays_within_a_tenth_of_the_output(distribution, dtype, threads, monkeypatch):
+@pytest.mark.parametrize("prng", PRNGS)
+def test_peak_memory_stays_within_a_tenth_of_the_output(distribution, dtype, threads, prng, monkeypatch):
     """NumPy (tracemalloc sees every allocation): <= 1.1x a 64 MiB output, for any thread count."""
     monkeypatch.setenv("VSCALE_NUM_THREADS", threads)
     itemsize = np.dtype(dtype).itemsize
     count = (64 * 2**20) // itemsize
-    init = vscale.VarianceScaling(1.0, "fan_in", distribution, seed=0)
+    init = vscale.VarianceScaling(1.0, "fan_in", distribution, seed=0, prng=prng)
     peak = _traced_peak(lambda: init((count // 4096, 4096), dtype=dtype))
     assert peak <= 1.1 * count * itemsize, f"peak {peak / 2**20:.1f} MiB"
 

@@ -12,10 +12,14 @@ import os
 from typing import Any
 
 from ._dtypes import working_name
+from ._threefry import bytes_to_words
 from .backends import Backend
 from .backends._outputs import FlatOutput, PiecesOutput, RegionOutput
+from .backends._threefry import Positions, RegionStream, ThreefryStream
 from .core import engine
 from .core.complex import ComplexTransform
+from .core.portable import PortableTransform
+from .core.regions import Box
 from .core.transforms import Transform
 
 
@@ -37,22 +41,32 @@ def generate(
     name: str,
     native: Any,
     device: Any,
-    transform: Transform | ComplexTransform,
+    transform: Transform | ComplexTransform | PortableTransform,
     key: bytes,
     itemsize: int,
     target: Any = None,
+    *,
+    threefry: bool = False,
+    region: Box | None = None,
 ) -> Any:
     """``dims``-shaped values of ``transform`` from the stream of ``key``.
 
     With ``target`` (an existing array, already checked), the values are written into it
     and it is returned; otherwise a new array of dtype ``native`` on ``device``.
+    ``threefry``: ``key`` is a Threefry key (8 bytes), else the native stream's.  With
+    ``region``, only that box of the ``dims``-shaped call is computed and returned.
     """
+    whole = dims
+    if region is not None:
+        dims = region.sizes
     count = math.prod(dims)
     is_complex = isinstance(transform, ComplexTransform)
     compute_xp, compute_device = backend.compute(device)
     working = backend.working_dtype(working_name(name), device)
     parts = 2 if is_complex else 1
     chunk = engine.HOST_CHUNK if backend.on_host(device) else engine.DEVICE_CHUNK
+    if threefry and backend.on_host(device):
+        chunk = max(1, engine.HOST_CHUNK // engine.PORTABLE_SHARE)
     flat = None
     if target is not None:
         alias = backend.flat_alias(target)
@@ -76,7 +90,24 @@ def generate(
         threads=thread_count() if count > 2 * chunk and backend.parallel(device) else 1,
     )
     if count:
-        engine.run(job, backend.stream(key, device, working, count * parts), output, xp=compute_xp)
+        positions = None if region is None else Positions(region, whole, parts)
+        if threefry:
+            word, index = backend.threefry_dtypes(compute_xp, device)
+            stream: Any = ThreefryStream(
+                bytes_to_words(key),
+                compute_xp,
+                compute_device,
+                working,
+                word,
+                "centred" if is_complex else "jax",
+                positions,
+                index,
+            )
+        else:
+            stream = backend.stream(key, device, working, math.prod(whole) * parts)
+            if positions is not None:
+                stream = RegionStream(stream, positions, compute_xp)
+        engine.run(job, stream, output, xp=compute_xp)
     if target is not None:
         backend.finish_fill(target)
         return target

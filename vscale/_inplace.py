@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._compat import array_namespace, device, is_array_api_obj, is_jax_array, is_torch_array, is_writeable_array
+from ._validation import validate_region, validate_shape
 from .backends import get_backend
 
 if TYPE_CHECKING:
@@ -21,17 +22,33 @@ ArrayT = TypeVar("ArrayT")
 
 
 def fill(
-    initializer: VarianceScaling, array: ArrayT, fan_layout: tuple[Any, ...] | None = None, generator: Any = None
+    initializer: VarianceScaling,
+    array: ArrayT,
+    fan_layout: tuple[Any, ...] | None = None,
+    generator: Any = None,
+    shape: Any = None,
+    region: Any = None,
 ) -> ArrayT:
-    """Overwrite ``array`` with ``initializer``'s values; fans from ``fan_layout`` if given."""
+    """Overwrite ``array`` with ``initializer``'s values; fans from ``fan_layout`` if given.
+
+    With ``shape`` (the global shape) and ``region``, ``array`` is that region of the call.
+    """
     prepare(array)
     arr: Any = array
+    local = tuple(int(d) for d in arr.shape)
+    dims = local if shape is None else validate_shape(shape)
+    box = None if region is None else validate_region(region, dims)
+    expected = dims if box is None else box.sizes
+    if expected != local:
+        what = "the region's shape" if box is not None else "`shape`"
+        raise ValueError(
+            f"Argument `array` has shape {local}, but {what} is {expected}; received shape={shape!r}, region={region!r}."
+        )
     layout = initializer._fan_layout() if fan_layout is None else fan_layout
-    if fan_layout is None and not initializer.layout_given and is_torch_array(arr) and arr.ndim >= 2:
+    if fan_layout is None and not initializer.layout_given and is_torch_array(arr) and len(dims) >= 2:
         layout = (None, None, "torch", initializer.groups)  # a torch weight is (out, in/groups, *kernel)
-    dims = tuple(int(d) for d in arr.shape)
     result: ArrayT = initializer._generate(
-        dims, arr.dtype, array_namespace(arr), device(arr), layout, generator, target=arr
+        dims, arr.dtype, array_namespace(arr), device(arr), layout, generator, target=arr, region=box
     )
     return result
 

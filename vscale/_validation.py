@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .core.transforms import Kind
 
+from .core.regions import Box
+
 MODES = ("fan_in", "fan_out", "fan_avg")
 # NumPy's limit on the number of dimensions (array-api-strict inherits it); applied on every
 # backend so that a shape valid on one is valid on all.
@@ -55,6 +57,51 @@ def validate_distribution(distribution: Any) -> Kind:
         f"Invalid `distribution` argument: expected one of {allowed} (case-insensitive); "
         f"received distribution={distribution!r}."
     )
+
+
+PRNGS = ("native", "threefry")
+
+
+def validate_prng(prng: Any) -> str:
+    if not isinstance(prng, str) or prng.lower() not in PRNGS:
+        raise ValueError(f"Invalid `prng` argument: expected one of {set(PRNGS)}; received prng={prng!r}.")
+    return prng.lower()
+
+
+def validate_threefry_seed(seed: int | None) -> None:
+    """Threefry's key is JAX's split of a 64-bit seed: larger seeds have no key."""
+    if seed is not None and seed >= 2**64:
+        raise ValueError(
+            f'Argument `seed` must be below 2**64 with prng="threefry" (it is JAX\'s 64-bit key); received seed={seed}.'
+        )
+
+
+def validate_region(region: Any, dims: tuple[int, ...]) -> Box:
+    """``region`` (a tuple of slices, one per leading dimension) as a :class:`Box` of ``dims``."""
+    if isinstance(region, slice):
+        region = (region,)
+    if not isinstance(region, (tuple, list)) or not all(isinstance(part, slice) for part in region):
+        raise TypeError(
+            f"Argument `region` must be a tuple of slices, one per leading dimension; received {short_repr(region)}."
+        )
+    if len(region) > len(dims):
+        raise ValueError(
+            f"Argument `region` has {len(region)} slices for a shape of rank {len(dims)}; received region={region!r}."
+        )
+    starts, steps, sizes = [], [], []
+    for part, dim in zip([*region, *[slice(None)] * (len(dims) - len(region))], dims, strict=True):
+        for name in ("start", "stop", "step"):
+            value = getattr(part, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
+                raise TypeError(f"Argument `region` must hold slices of integers; received region={region!r}.")
+        if part.step == 0:
+            raise ValueError(f"Argument `region` has a slice with step 0; received region={region!r}.")
+        start, stop, step = part.indices(dim)
+        size = len(range(start, stop, step))
+        starts.append(start if size else 0)
+        steps.append(step)
+        sizes.append(size)
+    return Box(tuple(starts), tuple(steps), tuple(sizes))
 
 
 def validate_seed(seed: Any) -> int | None:

@@ -16,7 +16,7 @@ from ._validation import validate_distribution
 from .core.fans import Layout
 from .initializers import VarianceScaling, check_config
 
-_FAN_KEYS = ("input_axes", "output_axes", "layout", "groups")
+_FAN_KEYS = ("input_axes", "output_axes", "layout", "groups", "prng")
 
 
 class Preset(VarianceScaling):
@@ -34,13 +34,14 @@ class Preset(VarianceScaling):
         *,
         layout: Layout | None = None,
         groups: int = 1,
+        prng: str = "native",
         **unexpected: Any,
     ) -> None:
         if unexpected:
             raise TypeError(
                 f"{type(self).__name__} fixes scale={self.SCALE}, mode={self.MODE!r} and "
-                f"distribution={self.DISTRIBUTION!r}, and takes only seed, input_axes, output_axes, layout and "
-                f"groups; received {sorted(unexpected)}. Use vscale.VarianceScaling for other values."
+                f"distribution={self.DISTRIBUTION!r}, and takes only seed, input_axes, output_axes, layout, "
+                f"groups and prng; received {sorted(unexpected)}. Use vscale.VarianceScaling for other values."
             )
         super().__init__(
             self.SCALE,
@@ -51,11 +52,12 @@ class Preset(VarianceScaling):
             output_axes,
             layout=layout,
             groups=groups,
+            prng=prng,  # type: ignore[arg-type]
         )
 
     def get_config(self) -> dict[str, Any]:
-        """``{"seed": seed}`` and the fan-layout keys that differ from their defaults."""
-        return {"seed": self.seed, **self._fan_config()}
+        """``{"seed": seed}`` and the fan-layout and ``prng`` keys that differ from their defaults."""
+        return {"seed": self.seed, **self._options_config()}
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> VarianceScaling:
@@ -76,7 +78,7 @@ class Preset(VarianceScaling):
                     f"{cls.__name__} fixes {key}={value!r}; use VarianceScaling.from_config for other values."
                 )
         fan = {k: config[k] for k in ("input_axes", "output_axes") if k in config}
-        options = {k: config[k] for k in ("layout", "groups") if k in config}
+        options = {k: config[k] for k in ("layout", "groups", "prng") if k in config}
         return cls(config.get("seed"), **fan, **options)
 
 

@@ -12,15 +12,19 @@ from ._dtypes import finfo, is_complex, itemsize, largest_at_most, namespace_of_
 from ._generate import generate
 from ._inplace import fill
 from ._keys import seeded_key
+from ._threefry import call_key, jax_key_words, portable_transform, words_to_bytes
 from ._validation import (
     short_repr,
     validate_allocation,
     validate_distribution,
     validate_fan_arguments,
     validate_mode,
+    validate_prng,
+    validate_region,
     validate_scale,
     validate_seed,
     validate_shape,
+    validate_threefry_seed,
 )
 from .backends import get_backend
 from .core import NORMAL_REACH, SAMPLED_NORMAL_REACH, TRUNCATED_STD, make_transform
@@ -29,6 +33,7 @@ from .core.fans import Layout, fans_of
 
 ArrayT = TypeVar("ArrayT")
 Mode = Literal["fan_in", "fan_out", "fan_avg"]
+Prng = Literal["native", "threefry"]
 Distribution = Literal["truncated_normal", "untruncated_normal", "uniform", "normal"]
 
 
@@ -83,6 +88,14 @@ class VarianceScaling:
         as ``torch.nn.init`` reads them.
     groups : int, default 1
         Groups of a grouped convolution (the channel count for a depthwise one).
+    prng : {"native", "threefry"}, default "native"
+        Where the random bits come from.  ``"native"``: each framework's own generator
+        (fast; values differ between frameworks and devices).  ``"threefry"``: JAX's
+        Threefry-2x32 stream and constructions, computed with correctly rounded
+        operations only, so that a seed gives the same bits on every backend and device,
+        ``region=`` works everywhere, and call 0 reproduces
+        ``jax.nn.initializers.variance_scaling`` with ``jax.random.key(seed)``
+        (see the reproducibility page).
 
     Notes
     -----
@@ -117,11 +130,15 @@ class VarianceScaling:
         *,
         layout: Layout | None = None,
         groups: int = 1,
+        prng: Prng = "native",
     ) -> None:
         self.scale = validate_scale(scale)
         self.mode = validate_mode(mode)
         self.distribution = validate_distribution(distribution)
         self.seed = validate_seed(seed)
+        self.prng = validate_prng(prng)
+        if self.prng == "threefry":
+            validate_threefry_seed(self.seed)
         self.input_axes, self.output_axes, self.layout, self.groups = validate_fan_arguments(
             input_axes, output_axes, "keras" if layout is None else layout, groups
         )
@@ -143,16 +160,29 @@ class VarianceScaling:
         self._plans = {}
 
     def _key(self, backend: Any, generator: Any, device: Any) -> bytes:
-        """The next call's key (see :mod:`vscale._keys`)."""
+        """The next call's key (see :mod:`vscale._keys` and :mod:`vscale._threefry`)."""
+        threefry = self.prng == "threefry"
+        if threefry and generator is not None:
+            words = jax_key_words(generator)
+            if words is not None:
+                return words_to_bytes(words)
         if generator is not None or self.seed is None:
-            return backend.key_from(generator, device)
+            key = backend.key_from(generator, device)
+            return key[:8] if threefry else key
         with self._lock:
             call = self._calls
             self._calls += 1
-        return seeded_key(self.seed, call)
+        return call_key(self.seed, call) if threefry else seeded_key(self.seed, call)
 
     def __call__(
-        self, shape: Any, dtype: Any = None, *, xp: Any = None, device: Any = None, generator: Any = None
+        self,
+        shape: Any,
+        dtype: Any = None,
+        *,
+        xp: Any = None,
+        device: Any = None,
+        generator: Any = None,
+        region: Any = None,
     ) -> Any:
         """Return a new array of ``shape`` and ``dtype`` drawn from the distribution.
 
@@ -177,16 +207,26 @@ class VarianceScaling:
             Where this call's key comes from instead of ``seed``: a ``torch.Generator``
             (torch), a CuPy generator (cupy), a JAX PRNG key (jax) or a
             ``numpy.random.Generator`` (any backend), as ``torch.nn.init`` accepts one.
-            The initializer's own sequence of calls does not advance.
+            The initializer's own sequence of calls does not advance.  With
+            ``prng="threefry"`` a JAX key is used as the call's Threefry key itself.
+        region : tuple of slice, optional
+            Compute only ``init(shape, dtype)[region]`` of this call (the same values),
+            at a cost proportional to the region: the pieces of a sharded tensor, each
+            made alone.  A region call counts as a call.  Works everywhere with
+            ``prng="threefry"``; with native streams on NumPy, torch CPU and other host
+            namespaces (not torch CUDA, CuPy, JAX, whose generators draw whole blocks).
 
         Returns
         -------
         array
-            A plain array of the namespace, of exactly ``shape`` and ``dtype``.
+            A plain array of the namespace, of exactly ``shape`` and ``dtype`` (the
+            region's shape with ``region``).
         """
         if xp is None:
             xp = namespace_of_dtype(dtype)  # torch.float16 alone means a torch tensor
-        return self._generate(validate_shape(shape), dtype, xp, device, self._fan_layout(), generator)
+        dims = validate_shape(shape)
+        box = None if region is None else validate_region(region, dims)
+        return self._generate(dims, dtype, xp, device, self._fan_layout(), generator, region=box)
 
     def _fan_layout(self) -> tuple[Any, ...]:
         return self.input_axes, self.output_axes, self.layout, self.groups
@@ -200,13 +240,14 @@ class VarianceScaling:
         fan_layout: tuple[Any, ...],
         generator: Any = None,
         target: Any = None,
+        region: Any = None,
     ) -> Any:
         """New values (into ``target`` if given), fans from ``fan_layout`` (see :meth:`_fan_layout`).
 
         Everything that can be refused is checked before the key is drawn and before
-        anything is allocated or written.
+        anything is allocated or written.  ``region`` is a checked :class:`~vscale.core.regions.Box`.
         """
-        cache_key = _plan_key(dims, dtype, xp, device, fan_layout, target is None)
+        cache_key = _plan_key(dims, dtype, xp, device, (fan_layout, region), target is None)
         plan = self._plans.get(cache_key) if cache_key is not None else None
         if plan is None:
             backend = get_backend(xp)
@@ -214,8 +255,14 @@ class VarianceScaling:
             resolved = backend.resolve_device(device)
             if target is None:
                 validate_allocation(
-                    dims, name, itemsize(name), backend.memory_bytes(resolved), backend.max_empty_extent
+                    dims if region is None else region.sizes,
+                    name,
+                    itemsize(name),
+                    backend.memory_bytes(resolved),
+                    backend.max_empty_extent,
                 )
+            if region is not None:
+                self._check_region(backend, resolved)
             plan = (backend, name, native, resolved, self._transform(dims, fan_layout, name), itemsize(name))
             if cache_key is not None:
                 if len(self._plans) >= _PLANS_KEPT:
@@ -223,10 +270,30 @@ class VarianceScaling:
                 self._plans[cache_key] = plan
         backend, name, native, resolved, transform, size = plan
         key = self._key(backend, generator, resolved)
-        return generate(backend, dims, name, native, resolved, transform, key, size, target)
+        threefry = self.prng == "threefry"
+        return generate(
+            backend, dims, name, native, resolved, transform, key, size, target, threefry=threefry, region=region
+        )
+
+    def _check_region(self, backend: Any, device: Any) -> None:
+        if self.prng == "native" and not backend.native_regions(device):
+            raise ValueError(
+                f"Argument `region` needs a stream that can seek: the native generator of the "
+                f'{backend.framework_name} backend on {device} draws whole blocks; use prng="threefry".'
+            )
+        if self.prng == "threefry":
+            compute_xp, _ = backend.compute(device)
+            if backend.threefry_dtypes(compute_xp, device)[1] is None:
+                raise ValueError(
+                    "Argument `region` needs 64-bit integers for positions; on JAX enable them with "
+                    'jax.config.update("jax_enable_x64", True).'
+                )
 
     def _transform(self, dims: tuple[int, ...], fan_layout: tuple[Any, ...], name: str) -> Any:
         params = self._parameters(dims, fan_layout)
+        if self.prng == "threefry" and not is_complex(name):
+            _check_representable(params, name)
+            return portable_transform(self.distribution, self.scale, params.n, working_name(name), name)
         if is_complex(name):
             rotation = make_complex_transform(self.distribution, params.stddev)
             _check_representable(params._replace(bound=rotation.bound), name)
@@ -235,7 +302,7 @@ class VarianceScaling:
         spread = params.bound if self.distribution == "uniform" else params.sigma
         return make_transform(self.distribution, spread, largest_at_most(params.bound, name))
 
-    def fill_(self, array: ArrayT, *, generator: Any = None) -> ArrayT:
+    def fill_(self, array: ArrayT, *, generator: Any = None, shape: Any = None, region: Any = None) -> ArrayT:
         """Overwrite ``array`` in place with new values and return it.
 
         The fans come from ``array.shape`` with this initializer's layout; the values are
@@ -245,6 +312,11 @@ class VarianceScaling:
         refused is checked first, so a refused call leaves the array untouched.  A torch
         tensor (``nn.Parameter`` too) records no autograd history.  ``generator`` is as
         in :meth:`__call__`.
+
+        ``shape`` and ``region`` fill ``array`` with one piece of a larger tensor: the
+        values (and fans) of a call with the global ``shape``, restricted to ``region``
+        (as in :meth:`__call__`), whose shape ``array`` must have.  This is how a shard
+        of a distributed parameter is initialized where it lives.
 
         Raises
         ------
@@ -262,7 +334,7 @@ class VarianceScaling:
         >>> vscale.HeUniform(seed=0).fill_(w) is w
         True
         """
-        return fill(self, array, generator=generator)
+        return fill(self, array, generator=generator, shape=shape, region=region)
 
     def parameters(self, shape: Any) -> Parameters:
         """Fans, ``n``, deviations and support half-width for a weight of ``shape``.
@@ -296,7 +368,14 @@ class VarianceScaling:
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments as a JSON-serializable dict (fan-layout keys only when set)."""
         config = {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "seed": self.seed}
-        return {**config, **self._fan_config()}
+        return {**config, **self._options_config()}
+
+    def _options_config(self) -> dict[str, Any]:
+        """The fan-layout keys and ``prng``, where they differ from their defaults."""
+        config = self._fan_config()
+        if self.prng != "native":
+            config["prng"] = self.prng
+        return config
 
     def _fan_config(self) -> dict[str, Any]:
         config: dict[str, Any] = {}

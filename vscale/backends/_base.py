@@ -83,6 +83,16 @@ class Backend:
             f"backend; received an object of type {type(generator).__name__}."
         )
 
+    def native_regions(self, device: Any) -> bool:
+        """Whether the native stream draws a short range at a cost proportional to its
+        length, so that ``region=`` works without ``prng="threefry"``."""
+        return True
+
+    def threefry_dtypes(self, xp: Any, device: Any) -> tuple[Any, Any]:
+        """``(word, index)``: the compute namespace's integer dtypes for Threefry's rounds
+        (``uint32`` where it adds and shifts them) and for 64-bit region positions."""
+        return xp.uint32, xp.int64
+
     def stream(self, key: bytes, device: Any, working: Any, total: int) -> Any:
         """The call's stream of ``total`` positions, in the compute dtype ``working``."""
         return PCG64Stream(key, np.dtype(_real_name(str(working))))

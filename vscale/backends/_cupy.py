@@ -65,6 +65,9 @@ class CupyBackend(Backend):
                 return super().key_from(generator, device)
         return key_from_words(words)
 
+    def native_regions(self, device: Any) -> bool:
+        return False  # whole blocks of 2**22 per draw
+
     def stream(self, key: bytes, device: Any, working: Any, total: int) -> Any:
         cupy = self.cupy
 

@@ -81,8 +81,16 @@ class JaxBackend(Backend):
                 return digest
         return super().key_from(generator, device)
 
+    def threefry_dtypes(self, xp: Any, device: Any) -> tuple[Any, Any]:
+        # Without jax_enable_x64, int64 arrays silently become int32: no 64-bit positions.
+        wide = getattr(self.jax.config, "jax_enable_x64", False)
+        return xp.uint32, (xp.int64 if wide else None)
+
     def finalize(self, array: Any, device: Any) -> Any:
         return self.jax.device_put(array, device)
+
+    def native_regions(self, device: Any) -> bool:
+        return False  # whole blocks of 2**22 per draw
 
     def stream(self, key: bytes, device: Any, working: Any, total: int) -> Any:
         return JaxStream(self.jax, key, device, working, total)

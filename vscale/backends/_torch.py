@@ -122,6 +122,15 @@ class TorchBackend(Backend):
         words = torch.randint(0, 2**32, (4,), dtype=torch.int64, generator=generator, device=where).tolist()
         return key_from_words(words)
 
+    def threefry_dtypes(self, xp: Any, device: Any) -> tuple[Any, Any]:
+        if device.type == "cpu":  # computed through NumPy
+            return super().threefry_dtypes(xp, device)
+        # torch's uint32 has no addition and no shifts: 64-bit words, masked to 32 bits.
+        return self.torch.int64, self.torch.int64
+
+    def native_regions(self, device: Any) -> bool:
+        return bool(device.type == "cpu")  # CUDA draws whole blocks of 2**22
+
     def stream(self, key: bytes, device: Any, working: Any, total: int) -> Any:
         if device.type == "cpu":
             return PCG64Stream(key, np.dtype(working))

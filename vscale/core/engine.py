@@ -24,7 +24,9 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from . import portable
 from .complex import ComplexTransform, apply_complex, complex_from_normals
+from .portable import PortableTransform
 from .transforms import Transform, apply, apply_normal
 
 Array = Any
@@ -33,12 +35,15 @@ Array = Any
 #: 256 KiB: the chunk and the transform's temporaries stay in a 1-2 MiB L2 cache, and
 #: the per-operation overhead (~1 us) is under 2% of a pass.
 HOST_CHUNK = 1 << 16
+#: The portable transforms hold about three times the native ones' temporaries: a
+#: quarter of the host chunk keeps them in the same cache.
+PORTABLE_SHARE = 4
 #: Values per chunk on accelerators and functional namespaces, where each operation is
 #: a kernel launch or a new array: few, large chunks (16 MiB of float32).
 DEVICE_CHUNK = 1 << 22
 #: Chunks of temporaries per thread, per transform: the arrays it holds at once besides
 #: its input (measured with tracemalloc); one more where the chunk needs a workspace.
-TEMPORARIES = {"uniform": 1, "untruncated_normal": 4, "truncated_normal": 4, "complex": 8}
+TEMPORARIES = {"uniform": 1, "untruncated_normal": 4, "truncated_normal": 4, "complex": 8, "portable": 8}
 #: Chunks more where the output is narrower than the working dtype: the workspace, the
 #: clipped values and their conversion.
 NARROW_OUTPUT = 3
@@ -57,6 +62,9 @@ class Stream(Protocol):
     ``normal=True`` (only where :attr:`normals` is true) it returns standard normals
     instead.  A stream that is not :attr:`seekable` must be asked for its positions in
     increasing order, one range after the other; the loop then runs on one thread.
+    The portable stream delivers JAX's grid ``k * eps`` instead, for its own transforms
+    (:class:`~vscale.core.portable.PortableTransform`).  A stream may state the chunks
+    of temporaries it holds while drawing in ``temporaries`` (counted in the thread budget).
     """
 
     seekable: bool
@@ -85,7 +93,7 @@ class Job:
     """
 
     count: int
-    transform: Transform | ComplexTransform
+    transform: Transform | ComplexTransform | PortableTransform
     working: Any
     complex_dtype: Any | None
     in_place: bool
@@ -147,13 +155,14 @@ def _ranges(job: Job, stream: Stream, xp: Any) -> list[tuple[int, int]]:
 
 def temporaries(job: Job, stream: Stream, working_bytes: int) -> int:
     """Chunks of temporaries one thread holds for ``job`` (see :data:`TEMPORARIES`)."""
+    own = getattr(stream, "temporaries", 0)
     if job.complex_dtype is not None:
-        return TEMPORARIES["complex"]
-    kind = job.transform.kind
+        return TEMPORARIES["complex"] + own
+    kind = "portable" if isinstance(job.transform, PortableTransform) else job.transform.kind
     if kind == "untruncated_normal" and stream.normals:
         kind = "uniform"  # scaled in place
     narrow = job.output_bytes < job.count * working_bytes  # float16, bfloat16 outputs
-    return TEMPORARIES[kind] + (NARROW_OUTPUT if narrow else 0)
+    return TEMPORARIES[kind] + own + (NARROW_OUTPUT if narrow else 0)
 
 
 def _fill_range(job: Job, stream: Stream, output: Output, xp: Any, start: int, stop: int) -> None:
@@ -185,6 +194,8 @@ def _transform(draws: Array, job: Job, normal: bool, xp: Any) -> Array:
         if normal:
             return complex_from_normals(first, second, transform, job.complex_dtype, xp=xp)
         return apply_complex(first, second, transform, job.complex_dtype, xp=xp)
+    if isinstance(transform, PortableTransform):
+        return portable.apply(draws, transform, xp=xp)
     if normal:
         return apply_normal(draws, transform, xp=xp)
     return apply(draws, transform, xp=xp)

@@ -94,13 +94,19 @@ def _polynomial(z: Array, coefficients: tuple[float, ...]) -> Array:
     return acc
 
 
-def erfinv_half(h: Array, /, *, xp: Any, factor: float = 1.0) -> Array:
+def erfinv_half(
+    h: Array, /, *, xp: Any, factor: float = 1.0, log: Any = None, within_truncation: bool = False
+) -> Array:
     """``factor * erfinv(2h)`` for ``|h| < 1/2``, written into ``h`` (which is returned).
 
     The building block of :func:`erfinv` and of the untruncated normal transform; ``h``
     must be a float32 or float64 array that the caller allows to be overwritten.
+    ``log`` replaces ``xp.log`` (the portable transforms pass a correctly-rounded-only
+    one).  ``within_truncation`` promises ``|2h| <= erf(sqrt(2))`` (up to a rounding),
+    where the truncated normal's single polynomial replaces the pieces.
     """
-    pieces = _PIECES[_itemsize(h, xp)]
+    size = _itemsize(h, xp)
+    pieces = ((0.0, False, _TRUNCATED[size]),) if within_truncation else _PIECES[size]
     factor, powers = _split_factor(factor)
     # 4 (1/2 - h)(1/2 + h) = (1 - y)(1 + y): both factors are exact where they are below
     # 1/2 (Sterbenz), the larger one carries a relative rounding of eps/2, and the
@@ -108,7 +114,7 @@ def erfinv_half(h: Array, /, *, xp: Any, factor: float = 1.0) -> Array:
     p = 0.5 - h
     p = p * (h + 0.5)
     p = p * 4.0
-    t = xp.log(p)  # t = -w, exactly the negated table variable
+    t = (xp.log if log is None else log)(p)  # t = -w, exactly the negated table variable
     tails = [_tail(t, lower, poly, 2.0 * factor, xp) for lower, _, poly in pieces[1:]]
     _, _, central = pieces[0]
     t += central.centre

@@ -11,7 +11,9 @@ chunk by chunk through a bounded workspace, on any namespace that supports
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+Array = Any
 
 
 class Region(NamedTuple):
@@ -53,3 +55,35 @@ def flat_regions(shape: tuple[int, ...], start: int, stop: int, offset: int = 0)
 
 def _nested(row: int, inner: list[Region]) -> list[Region]:
     return [Region((row, *r.key), r.offset, r.size, r.shape) for r in inner]
+
+
+class Box(NamedTuple):
+    """A basic-indexing selection ``array[start_0::step_0][:size_0], ...`` of a C-ordered shape.
+
+    Each dimension keeps ``size`` elements ``start, start + step, ...`` (``step`` may be
+    negative, as with Python slices); a region of a call is one box of its shape.
+    """
+
+    starts: tuple[int, ...]
+    steps: tuple[int, ...]
+    sizes: tuple[int, ...]
+
+
+def box_positions(box: Box, dims: tuple[int, ...], local: Array, /, *, xp: Any) -> Array:
+    """The flat positions in ``dims`` of the box's elements ``local`` (its own flat indices).
+
+    ``local`` is an integer array wide enough for the positions (int64); it is not modified.
+    """
+    strides = [math.prod(dims[d + 1 :]) for d in range(len(dims))]
+    base = sum(start * stride for start, stride in zip(box.starts, strides, strict=True))
+    positions = xp.zeros_like(local) + base
+    inner = 1
+    for d in reversed(range(len(dims))):
+        size, step = box.sizes[d], box.steps[d]
+        if size > 1:
+            index = local // inner if inner > 1 else local
+            if d > 0:
+                index = index % size
+            positions += index * (step * strides[d])
+        inner *= size
+    return positions

@@ -92,6 +92,8 @@ def _supports(backend: str, peer: str, distribution: str) -> bool:
         ("torch", "torch"): set(DISTRIBUTIONS),
         ("torch-cuda", "torch"): set(DISTRIBUTIONS),
     }
+    if peer in ("threefry", "region"):  # vscale's portable stream, on every backend
+        return True
     return distribution in table.get((backend, peer), set())
 
 
@@ -103,21 +105,26 @@ def make_case(name: str, shape: tuple[int, ...]) -> Case:
 
 
 def _vscale(name: str, shape: tuple[int, ...], distribution: Any) -> Case:
+    """vscale's native stream (``vscale``), its portable one (``threefry``), or a region
+    of the first 1% of the rows with the portable one (``region``)."""
     import vscale
 
-    init = vscale.VarianceScaling(1.0, "fan_in", distribution, seed=0)
-    backend = name.split("/")[0]
+    backend, library, _ = name.split("/")
+    prng: Any = "native" if library == "vscale" else "threefry"
+    init = vscale.VarianceScaling(1.0, "fan_in", distribution, seed=0, prng=prng)
+    options: dict[str, Any] = {"region": (slice(0, max(1, shape[0] // 100)),)} if library == "region" else {}
     if backend == "numpy":
-        return Case(name, "cpu", lambda: init(shape), "tracemalloc")
+        return Case(name, "cpu", lambda: init(shape, **options), "tracemalloc")
     if backend == "torch":
-        return Case(name, "cpu", lambda: init(shape, xp="torch"), "rss")
+        return Case(name, "cpu", lambda: init(shape, xp="torch", **options), "rss")
     if backend == "torch-cuda":
         import torch
 
-        return Case(name, "cuda", lambda: init(shape, xp=torch, device="cuda"), "cuda", torch.cuda.synchronize)
+        call = lambda: init(shape, xp=torch, device="cuda", **options)  # noqa: E731
+        return Case(name, "cuda", call, "cuda", torch.cuda.synchronize)
     import cupy
 
-    return Case(name, "cuda", lambda: init(shape, xp=cupy), "cupy", cupy.cuda.Device().synchronize)
+    return Case(name, "cuda", lambda: init(shape, xp=cupy, **options), "cupy", cupy.cuda.Device().synchronize)
 
 
 def _numpy_floor(name: str, shape: tuple[int, ...], distribution: str) -> Case:
@@ -233,4 +240,9 @@ _BUILDERS: dict[tuple[str, str], Callable[[str, tuple[int, ...], str], Case]] = 
     ("torch-cuda", "copy"): _cuda_copy,
     ("cupy", "floor"): _cupy_floor,
     ("cupy", "vscale"): _vscale,
+    **{
+        (backend, library): _vscale
+        for backend in ("numpy", "torch", "torch-cuda", "cupy")
+        for library in ("threefry", "region")
+    },
 }

@@ -25,6 +25,16 @@ _TARGETS = (
     ),
     ("torch CUDA trunc_normal_ / vscale (speed-up)", "torch-cuda/torch/truncated_normal",
      "torch-cuda/vscale/truncated_normal", 1.0, "above"),
+    # Issue 11: the portable stream against the native one, and a 1% region against the whole call.
+    *(
+        (f"{b} threefry / native, truncated_normal", f"{b}/threefry/truncated_normal", f"{b}/vscale/truncated_normal",
+         4.0, "at most")
+        for b in ("numpy", "torch")
+    ),
+    *(
+        (f"{b} 1% region / whole call (threefry), {d}", f"{b}/region/{d}", f"{b}/threefry/{d}", 0.03, "at most")
+        for b in ("numpy", "torch") for d in ("truncated_normal", "untruncated_normal", "uniform")
+    ),
 )  # fmt: skip
 
 # The memory target applies to outputs over 64 MiB; float32 values are 4 bytes.

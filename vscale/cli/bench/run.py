@@ -39,7 +39,9 @@ from .memory import child_environment, peak_ratio
 from .report import targets, write_markdown
 
 ALL_BACKENDS = ("numpy", "torch", "torch-cuda", "cupy")
-ALL_PEERS = ("numpy", "torch", "jax", "keras", "scipy")
+#: vscale's own alternatives, timed like peers: the portable stream, and a 1% region with it.
+VSCALE_PEERS = ("threefry", "region")
+ALL_PEERS = ("numpy", "torch", "jax", "keras", "scipy", *VSCALE_PEERS)
 DEFAULT_SIZES = (10**4, 10**5, 10**6, 10**7, 10**8)
 QUICK_SIZES = (10**4, 10**5, 10**6)
 # A case whose last median projects past this many seconds per call at the next size
@@ -269,7 +271,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     sizes = _sizes(args.sizes, QUICK_SIZES if args.quick else DEFAULT_SIZES)
     repeats = args.repeats or (3 if args.quick else 7)
     backends, skipped = usable_backends(_csv(args.backends, ALL_BACKENDS, ALL_BACKENDS), bool(args.backends))
-    peers = [p for p in _csv(args.peers, ALL_PEERS, ALL_PEERS) if installed(p)]
+    peers = [p for p in _csv(args.peers, ALL_PEERS, ALL_PEERS) if p in VSCALE_PEERS or installed(p)]
     distributions = _csv(args.distributions, DISTRIBUTIONS, DISTRIBUTIONS)
     memory_sizes = set(_sizes(args.memory_sizes, tuple(s for s in sizes if s >= 10**6)))
     families: dict[str, list[str]] = {}

@@ -1,0 +1,157 @@
+"""Threefry-2x32 with 20 rounds, in integer array-API operations only: the portable stream.
+
+Threefry (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC'11) is a
+keyed bijection of a pair of 32-bit words: with a 64-bit key and a 64-bit counter it
+gives 64 random bits, and every output is a pure function of (key, counter).  vscale's
+portable stream is JAX's default one (``jax.random.key`` / ``jax.random.bits`` with
+``jax_threefry_partitionable``, the default since JAX 0.5): element ``i`` of a call
+takes the counter ``(i >> 32, i & 0xFFFFFFFF)``; its 32-bit draw is ``y0 ^ y1`` and its
+64-bit draw ``(y0 << 32) | y1``, for the output words ``(y0, y1)``.
+
+The rounds use ``+``, ``<<``, ``>>``, ``|`` and ``^`` on arrays of a *word* dtype the
+adapter picks: ``uint32`` where the namespace has those operations for it (NumPy, CuPy,
+JAX, array-api-strict), else a wider signed type (torch's ``int64``: its ``uint32``
+lacks addition and shifts), in which every result is masked back to 32 bits.  Integer
+arithmetic is exact on every library, so the words are the same everywhere.
+
+Draws become floats without a bit cast (the standard has none): the 23 (float32) or 52
+(float64) mantissa bits that JAX places into ``[1, 2)`` and shifts down by one are the
+integer ``m``, and ``m * 2**-23`` (``2**-52``) is exact.  Complex outputs, which vscale
+defines itself, take the top 24 (53) bits instead: the grid ``k * eps / 2`` the native
+streams deliver.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Array = Any
+
+MASK = 0xFFFFFFFF
+_PARITY = 0x1BD11BDA
+_ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
+
+#: Draw grids: ``"jax"`` gives JAX's uniforms ``m * 2**-mantissa`` in ``[0, 1 - eps]``,
+#: ``"centred"`` the native streams' ``k * eps / 2`` in ``[0, 1 - eps/2]``.
+GRIDS = ("jax", "centred")
+
+
+def threefry2x32(key: tuple[int, int], x0: Array, x1: Array, /, *, wide: bool) -> tuple[Array, Array]:
+    """Encrypt the counter words ``(x0, x1)`` under ``key``; returns the output words.
+
+    ``x0`` and ``x1`` (arrays of one integer dtype holding values below ``2**32``) are
+    overwritten where the namespace allows it (augmented assignments), else replaced.
+    ``wide`` says that the dtype has more than 32 bits, so sums and left shifts are
+    masked back to 32 bits.
+    """
+    k0, k1 = key[0] & MASK, key[1] & MASK
+    schedule = (k0, k1, k0 ^ k1 ^ _PARITY)
+    x0 += schedule[0]
+    x1 += schedule[1]
+    if wide:
+        x0 &= MASK
+        x1 &= MASK
+    for injection in range(1, 6):
+        for rotation in _ROTATIONS[(injection - 1) % 2]:
+            x0 += x1
+            if wide:
+                x0 &= MASK
+            high = x1 >> (32 - rotation)
+            x1 <<= rotation
+            if wide:
+                x1 &= MASK
+            x1 |= high
+            x1 ^= x0
+        x0 += schedule[injection % 3]
+        x1 += (schedule[(injection + 1) % 3] + injection) & MASK
+        if wide:
+            x0 &= MASK
+            x1 &= MASK
+    return x0, x1
+
+
+def threefry2x32_words(key: tuple[int, int], counter: tuple[int, int]) -> tuple[int, int]:
+    """One block in Python integers (keys derive with it; it is not a test oracle)."""
+    x0, x1 = threefry2x32(key, _Word(counter[0]), _Word(counter[1]), wide=True)
+    return x0.value, x1.value
+
+
+class _Word:
+    """A Python integer with the in-place operators the rounds use."""
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def __iadd__(self, other: Any) -> _Word:
+        return _Word(self.value + _value(other))
+
+    def __iand__(self, other: Any) -> _Word:
+        return _Word(self.value & _value(other))
+
+    def __ior__(self, other: Any) -> _Word:
+        return _Word(self.value | _value(other))
+
+    def __ixor__(self, other: Any) -> _Word:
+        return _Word(self.value ^ _value(other))
+
+    def __ilshift__(self, other: int) -> _Word:
+        return _Word(self.value << other)
+
+    def __rshift__(self, other: int) -> _Word:
+        return _Word(self.value >> other)
+
+
+def _value(other: Any) -> int:
+    return other.value if isinstance(other, _Word) else int(other)
+
+
+def key_of_seed(seed: int) -> tuple[int, int]:
+    """``jax.random.key(seed)``'s words for ``0 <= seed < 2**64`` (the 64-bit two's-complement split)."""
+    return (seed >> 32) & MASK, seed & MASK
+
+
+def fold_in(key: tuple[int, int], data: int) -> tuple[int, int]:
+    """``jax.random.fold_in(key, data)``: the block of counter ``(0, data)`` under ``key``."""
+    return threefry2x32_words(key, (0, data & MASK))
+
+
+def counters(start: int, count: int, *, xp: Any, word: Any, device: Any = None) -> tuple[Array, Array]:
+    """The counter words of positions ``start .. start + count - 1`` (within one 2**32 page)."""
+    high, low = divmod(start, 1 << 32)
+    if low + count > 1 << 32:
+        raise ValueError("a range of counters must not cross a multiple of 2**32")
+    x0 = xp.full((count,), high, dtype=word, device=device)
+    x1 = xp.arange(low, low + count, dtype=word, device=device)
+    return x0, x1
+
+
+def split_positions(positions: Array, *, xp: Any, word: Any) -> tuple[Array, Array]:
+    """Counter words of an integer array of positions (a region's, not contiguous)."""
+    high = xp.astype(positions >> 32, word)
+    low = xp.astype(positions & MASK, word)
+    return high, low
+
+
+def words_to_uniforms(y0: Array, y1: Array, /, *, xp: Any, dtype: Any, grid: str) -> Array:
+    """Uniforms in ``[0, 1)`` of ``dtype`` (float32: 32-bit draws, float64: 64-bit draws).
+
+    ``grid="jax"``: ``jax.random.uniform``'s ``m * 2**-p`` from the draw's low ``p``
+    bits after shifting out the rest (``p`` = 23 or 52).  ``grid="centred"``: the top
+    ``p + 1`` bits times ``2**-(p + 1)``.
+    """
+    extra = 0 if grid == "jax" else 1
+    if xp.finfo(dtype).bits == 32:
+        bits = y0 ^ y1
+        bits >>= 9 - extra
+        u = xp.astype(bits, dtype)
+        u *= 2.0 ** -(23 + extra)
+        return u
+    # 64-bit draw (y0 << 32) | y1, shifted right by 12 - extra: y0's bits land at
+    # 2**(20 + extra), y1 contributes its top 20 + extra bits; both parts and their sum
+    # stay below 2**53, so the float64 arithmetic is exact.
+    y1 >>= 12 - extra
+    u = xp.astype(y0, dtype)
+    u *= float(1 << (20 + extra))
+    u += xp.astype(y1, dtype)
+    u *= 2.0 ** -(52 + extra)
+    return u
