@@ -68,22 +68,24 @@ def test_values_do_not_depend_on_the_thread_count(backend, distribution, dtype, 
 
     def spy(job, stream, xp):
         ranges = original(job, stream, xp)
-        seen.append(len(ranges))
+        seen.append((len(ranges), -(-job.count // job.chunk)))
         return ranges
 
     monkeypatch.setattr(engine, "_ranges", spy)
     monkeypatch.setattr(engine, "HOST_CHUNK", 4096)
     monkeypatch.setattr(engine, "WORKSPACE_SHARE", 100.0)  # let small outputs use threads
     _require(backend, dtype)
-    shape = (150, 301)  # 45150 values: 12 chunks of 4096
+    shape = (150, 301)  # 45150 values: 12 chunks of 4096 (45 of the portable stream's 1024)
     results = {}
     for threads in ("1", "3", "64"):
         monkeypatch.setenv("VSCALE_NUM_THREADS", threads)
         seen.clear()
         results[threads] = _draw(backend, dtype, distribution, shape, prng)
-        # One thread never asks for ranges; more split the 12 chunks between them.
-        assert (seen[-1] if seen else 1) == min(int(threads), 12)
+        # One thread never asks for ranges; more split the chunks between them.
         assert bool(seen) == (threads != "1")
+        if seen:
+            ranges, chunks = seen[-1]
+            assert chunks >= 12 and ranges == min(int(threads), chunks)
     for threads, values in results.items():
         assert_same_values(values, results["1"], backend, dtype, err_msg=f"{threads} threads")
 
@@ -188,3 +190,36 @@ def test_thread_budget_follows_the_output_size():
     assert len(ranges) == min(64, int(budget // per_thread))
     assert ranges[0][0] == 0 and ranges[-1][1] == job.count
     assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:], strict=False))
+
+
+@pytest.mark.parametrize("prng", PRNGS)
+@pytest.mark.parametrize("dtype", ["float16", "float32"])
+@pytest.mark.parametrize("distribution", DISTRIBUTIONS)
+def test_device_peak_memory_stays_within_a_tenth_of_the_output(backend, distribution, dtype, prng):
+    """GPUs: from 2**24 values up, a call's peak device memory is <= 1.1x its output
+    (CuPy: the bytes its memory pool holds, cached blocks included; torch: the allocator's peak)."""
+    if backend.name not in ("cupy", "torch:cuda"):
+        pytest.skip(f"{backend.name}: device memory is measured on GPU backends (host memory: tests above)")
+    if dtype not in backend.dtypes:
+        pytest.skip(f"{backend.name} has no {dtype}")
+    init = vscale.VarianceScaling(1.0, "fan_in", distribution, seed=0, prng=prng)
+    shape = (4096, 4096)
+    output = 4096 * 4096 * np.dtype(dtype).itemsize
+    init(shape, dtype, xp=backend.module, device=backend.device)  # compile the kernels first
+    if backend.framework == "cupy":
+        pool = backend.module.get_default_memory_pool()
+        pool.free_all_blocks()
+        result = init(shape, dtype, xp=backend.module, device=backend.device)
+        backend.module.cuda.Device().synchronize()
+        peak = pool.total_bytes()
+    else:
+        torch = backend.module
+        torch.cuda.synchronize()
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+        before = torch.cuda.memory_allocated()
+        result = init(shape, dtype, xp=torch, device=backend.device)
+        torch.cuda.synchronize()
+        peak = torch.cuda.max_memory_allocated() - before
+    assert result.shape == shape
+    assert peak <= 1.1 * output, f"peak {peak / output:.2f}x the output"

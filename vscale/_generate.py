@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import math
 import os
+from dataclasses import replace
 from typing import Any
 
+from ._dtypes import itemsize as itemsize_of
 from ._dtypes import working_name
 from ._threefry import bytes_to_words
 from .backends import Backend
@@ -21,6 +23,11 @@ from .core.complex import ComplexTransform
 from .core.portable import PortableTransform
 from .core.regions import Box
 from .core.transforms import Transform
+
+
+def kernels_enabled() -> bool:
+    """Fused GPU kernels unless ``VSCALE_KERNELS=0`` (the core's operations then run there too)."""
+    return os.environ.get("VSCALE_KERNELS", "1").strip() != "0"
 
 
 def thread_count() -> int:
@@ -67,6 +74,13 @@ def generate(
     chunk = engine.HOST_CHUNK if backend.on_host(device) else engine.DEVICE_CHUNK
     if threefry and backend.on_host(device):
         chunk = max(1, engine.HOST_CHUNK // engine.PORTABLE_SHARE)
+    kernel = fused = None
+    if count and not is_complex and kernels_enabled():
+        real = working_name(name)
+        if threefry:
+            fused = backend.fused_portable(bytes_to_words(key), transform, real, region, whole, device)
+        else:
+            kernel = backend.transform_kernel(transform, real, device)
     flat = None
     if target is not None:
         alias = backend.flat_alias(target)
@@ -88,7 +102,15 @@ def generate(
         output_bytes=count * itemsize,
         device=compute_device,
         threads=thread_count() if count > 2 * chunk and backend.parallel(device) else 1,
+        kernel=kernel,
+        fused=fused,
     )
+    if kernel is not None or fused is not None:
+        # One kernel per chunk and no temporaries: chunks as large as the output where it
+        # is written in place, else as large as a workspace of a tenth of the output.
+        writes_in_place = output.view() is not None
+        workspace = int(engine.KERNEL_WORKSPACE_SHARE * job.output_bytes) // (itemsize_of(working_name(name)))
+        job = replace(job, chunk=count if writes_in_place else max(engine.DEVICE_CHUNK, workspace))
     if count:
         positions = None if region is None else Positions(region, whole, parts)
         if threefry:

@@ -93,6 +93,16 @@ class Backend:
         (``uint32`` where it adds and shifts them) and for 64-bit region positions."""
         return xp.uint32, xp.int64
 
+    def transform_kernel(self, transform: Any, working: str, device: Any) -> Any | None:
+        """A fused kernel ``kernel(draws) -> values`` for a native stream's transform, or None."""
+        return None
+
+    def fused_portable(
+        self, key: tuple[int, int], transform: Any, working: str, region: Any, dims: tuple[int, ...], device: Any
+    ) -> Any | None:
+        """A fused kernel ``fill(start, count, out) -> values`` for the portable stream, or None."""
+        return None
+
     def stream(self, key: bytes, device: Any, working: Any, total: int) -> Any:
         """The call's stream of ``total`` positions, in the compute dtype ``working``."""
         return PCG64Stream(key, np.dtype(_real_name(str(working))))

@@ -1,4 +1,9 @@
-"""CuPy adapter: CuPy's generators on the target GPU, one per block of positions."""
+"""CuPy adapter: CuPy's generators on the target GPU, one per block of positions.
+
+The transforms run as fused elementwise kernels traced from the core
+(:mod:`vscale.backends._kernels`); with ``prng="threefry"`` the Threefry bits are computed
+inside the same kernel, so a value costs one write.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,11 @@ from typing import Any
 
 import numpy as np
 
+from ..core.transforms import apply
 from ._base import Backend, device_error
 from ._blocks import BlockStream
 from ._derive import key_from_words
+from ._kernels import CupyKernels
 
 
 class CupyBackend(Backend):
@@ -19,6 +26,7 @@ class CupyBackend(Backend):
         import cupy
 
         self.cupy = cupy
+        self.kernels: CupyKernels | None = None
 
     def native_dtype(self, name: str) -> Any | None:
         return None if name == "bfloat16" else np.dtype(name)
@@ -64,6 +72,31 @@ class CupyBackend(Backend):
             else:
                 return super().key_from(generator, device)
         return key_from_words(words)
+
+    def _kernels(self) -> Any:
+        if self.kernels is None:
+            self.kernels = CupyKernels(self.cupy)
+        return self.kernels
+
+    def transform_kernel(self, transform: Any, working: str, device: Any) -> Any | None:
+        run = self._kernels().transform(transform, working, apply)
+
+        def on_device(u: Any) -> Any:
+            with device:
+                return run(u)
+
+        return on_device
+
+    def fused_portable(
+        self, key: tuple[int, int], transform: Any, working: str, region: Any, dims: tuple[int, ...], device: Any
+    ) -> Any | None:
+        run = self._kernels().portable(key, transform, working, region, dims)
+
+        def on_device(start: int, count: int, out: Any) -> Any:
+            with device:
+                return run(start, count, out)
+
+        return on_device
 
     def native_regions(self, device: Any) -> bool:
         return False  # whole blocks of 2**22 per draw

@@ -5,7 +5,10 @@ keys) writes its draws straight into the tensor and the transforms run there as 
 operations, on several threads: the values are NumPy's, bit for bit.  On an accelerator
 the draws come from a ``torch.Generator`` of that device, one per block of positions
 (:mod:`vscale.backends._blocks`), seeded with 64 bits, and the transforms run as torch
-operations on the device: nothing leaves it.
+operations on the device: nothing leaves it.  Where CuPy is installed too, the
+transforms (and the portable stream) run as fused kernels traced from the core
+(:mod:`vscale.backends._kernels`), launched on torch's current stream through CuPy's
+zero-copy view of the tensors; without CuPy they run as torch operations.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ from typing import Any
 import numpy as np
 
 from .._compat import standard_namespace
+from ..core.transforms import apply
 from ._base import Backend, device_error
 from ._blocks import BlockStream
 from ._derive import key_from_words
+from ._kernels import CupyKernels
 from ._numpy import has_overlap
 from ._pcg import PCG64Stream
 
@@ -61,6 +66,7 @@ class TorchBackend(Backend):
 
         self.torch = torch
         self.host_xp = standard_namespace(np)
+        self.kernels: Any = None  # CupyKernels once a CUDA call needs them; False without CuPy
 
     def native_dtype(self, name: str) -> Any | None:
         return getattr(self.torch, name)
@@ -121,6 +127,62 @@ class TorchBackend(Backend):
         where = generator.device if generator is not None else device
         words = torch.randint(0, 2**32, (4,), dtype=torch.int64, generator=generator, device=where).tolist()
         return key_from_words(words)
+
+    def _cuda_kernels(self, device: Any) -> Any:
+        """CuPy's kernels for a CUDA ``device``, or None (CPU, or CuPy not installed or unusable)."""
+        if device.type != "cuda" or self.kernels is False:
+            return None
+        if self.kernels is None:
+            try:
+                import cupy
+
+                cupy.cuda.runtime.getDeviceCount()
+            except Exception:  # no CuPy, or a CuPy without a usable driver
+                self.kernels = False
+                return None
+            self.kernels = CupyKernels(cupy)
+        return self.kernels
+
+    def _on_torch_stream(self, device: Any, run: Any) -> Any:
+        """``run`` with CuPy arrays viewing torch tensors, on torch's current stream of ``device``."""
+        import cupy
+
+        torch = self.torch
+
+        def launch(*args: Any) -> Any:
+            stream = torch.cuda.current_stream(device)
+            with cupy.cuda.Device(device.index or 0), cupy.cuda.ExternalStream(stream.cuda_stream):
+                views = [cupy.asarray(a) if isinstance(a, torch.Tensor) else a for a in args]
+                result = run(*views)
+            return torch.as_tensor(result, device=device) if not isinstance(result, torch.Tensor) else result
+
+        return launch
+
+    def transform_kernel(self, transform: Any, working: str, device: Any) -> Any | None:
+        kernels = self._cuda_kernels(device)
+        if kernels is None:
+            return None
+        run = kernels.transform(transform, working, apply)
+        torch_launch = self._on_torch_stream(device, run)
+        return lambda u: (torch_launch(u), u)[1]  # written into u in place
+
+    def fused_portable(
+        self, key: tuple[int, int], transform: Any, working: str, region: Any, dims: tuple[int, ...], device: Any
+    ) -> Any | None:
+        kernels = self._cuda_kernels(device)
+        if kernels is None:
+            return None
+        run = kernels.portable(key, transform, working, region, dims)
+        launch = self._on_torch_stream(device, run)
+        torch = self.torch
+
+        def fill(start: int, count: int, out: Any) -> Any:
+            if out is None:
+                out = torch.empty((count,), dtype=getattr(torch, working), device=device)
+            launch(start, count, out)
+            return out
+
+        return fill
 
     def threefry_dtypes(self, xp: Any, device: Any) -> tuple[Any, Any]:
         if device.type == "cpu":  # computed through NumPy

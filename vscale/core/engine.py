@@ -41,6 +41,8 @@ PORTABLE_SHARE = 4
 #: Values per chunk on accelerators and functional namespaces, where each operation is
 #: a kernel launch or a new array: few, large chunks (16 MiB of float32).
 DEVICE_CHUNK = 1 << 22
+#: Share of the output that a fused kernel's workspace (narrow outputs) may take.
+KERNEL_WORKSPACE_SHARE = 0.06
 #: Chunks of temporaries per thread, per transform: the arrays it holds at once besides
 #: its input (measured with tracemalloc); one more where the chunk needs a workspace.
 TEMPORARIES = {"uniform": 1, "untruncated_normal": 4, "truncated_normal": 4, "complex": 8, "portable": 8}
@@ -101,6 +103,12 @@ class Job:
     output_bytes: int
     device: Any = None
     threads: int = 1
+    #: An adapter's fused kernel for the whole transform, ``kernel(draws) -> values``
+    #: (in place), used instead of the core's operations (which stay the reference).
+    kernel: Any = None
+    #: An adapter's fused stream and transform, ``fused(start, count, out) -> values``:
+    #: the values of positions ``start ..`` computed without any draws in memory.
+    fused: Any = None
 
     @property
     def parts(self) -> int:
@@ -180,6 +188,11 @@ def _fill_range(job: Job, stream: Stream, output: Output, xp: Any, start: int, s
             target = workspace[: parts * size]
         else:
             target = None
+        if job.fused is not None:
+            values = job.fused(first, size, target)
+            if view is None or values is not target:
+                output.write(first, values)
+            continue
         draws = stream.draw(parts * first, parts * size, target, normal=normal)
         values = _transform(draws, job, normal, xp)
         if view is not None and values is draws and draws is target:
@@ -194,6 +207,8 @@ def _transform(draws: Array, job: Job, normal: bool, xp: Any) -> Array:
         if normal:
             return complex_from_normals(first, second, transform, job.complex_dtype, xp=xp)
         return apply_complex(first, second, transform, job.complex_dtype, xp=xp)
+    if job.kernel is not None and not normal:
+        return job.kernel(draws)
     if isinstance(transform, PortableTransform):
         return portable.apply(draws, transform, xp=xp)
     if normal:

@@ -91,6 +91,8 @@ def _supports(backend: str, peer: str, distribution: str) -> bool:
         ("numpy", "scipy"): {"truncated_normal"},
         ("torch", "torch"): set(DISTRIBUTIONS),
         ("torch-cuda", "torch"): set(DISTRIBUTIONS),
+        ("torch-cuda", "jax"): set(DISTRIBUTIONS),  # JAX on the GPU, in the cuda group
+        ("cupy", "cupy"): {"untruncated_normal", "uniform"},  # standard_normal, random
     }
     if peer in ("threefry", "region"):  # vscale's portable stream, on every backend
         return True
@@ -199,10 +201,22 @@ def _jax_peer(name: str, shape: tuple[int, ...], distribution: Any) -> Case:
     # JAX calls the untruncated normal "normal" (Keras' "normal" is the truncated one).
     jax_name: Any = "normal" if distribution == "untruncated_normal" else distribution
     init = jax.nn.initializers.variance_scaling(1.0, "fan_in", jax_name)
-    key = jax.random.key(0)
+    gpu = name.startswith("torch-cuda")
+    device = jax.devices("gpu")[0] if gpu else jax.devices("cpu")[0]
+    key = jax.device_put(jax.random.key(0), device)
     # Compiled ahead of time for this shape: compilation is a one-off, not the peer's speed.
     compiled = jax.jit(lambda k: init(k, shape, jnp.float32)).lower(key).compile()
-    return Case(name, "cpu", lambda: compiled(key).block_until_ready(), "rss")
+    return Case(name, "cuda" if gpu else "cpu", lambda: compiled(key).block_until_ready(), "rss")
+
+
+def _cupy_peer(name: str, shape: tuple[int, ...], distribution: str) -> Case:
+    """CuPy's own samplers, as fast as its generator goes."""
+    import cupy
+    import numpy as np
+
+    rng = cupy.random.default_rng(0)
+    sample = rng.standard_normal if distribution == "untruncated_normal" else rng.random
+    return Case(name, "cuda", lambda: sample(shape, dtype=np.float32), "cupy", cupy.cuda.Device().synchronize)
 
 
 def _keras_peer(name: str, shape: tuple[int, ...], distribution: str) -> Case:
@@ -240,6 +254,8 @@ _BUILDERS: dict[tuple[str, str], Callable[[str, tuple[int, ...], str], Case]] = 
     ("torch-cuda", "copy"): _cuda_copy,
     ("cupy", "floor"): _cupy_floor,
     ("cupy", "vscale"): _vscale,
+    ("cupy", "cupy"): _cupy_peer,
+    ("torch-cuda", "jax"): _jax_peer,
     **{
         (backend, library): _vscale
         for backend in ("numpy", "torch", "torch-cuda", "cupy")

@@ -25,6 +25,20 @@ _TARGETS = (
     ),
     ("torch CUDA trunc_normal_ / vscale (speed-up)", "torch-cuda/torch/truncated_normal",
      "torch-cuda/vscale/truncated_normal", 1.0, "above"),
+    # Issue 12: GPUs (ratios of times: below 1 means vscale is faster).
+    *(
+        (f"{b} vscale / trunc_normal_, {p}", f"{b}/{p}/truncated_normal", "torch-cuda/torch/truncated_normal", 1.0,
+         "at most")
+        for b in ("torch-cuda", "cupy") for p in ("vscale", "threefry")
+    ),
+    ("torch CUDA vscale / JAX jit, truncated_normal", "torch-cuda/vscale/truncated_normal",
+     "torch-cuda/jax/truncated_normal", 1.0, "at most"),
+    ("torch CUDA vscale / normal_", "torch-cuda/vscale/untruncated_normal", "torch-cuda/torch/untruncated_normal",
+     1.0, "at most"),
+    ("torch CUDA vscale / kaiming_uniform_", "torch-cuda/vscale/uniform", "torch-cuda/torch/uniform", 1.0, "at most"),
+    ("CuPy vscale / standard_normal", "cupy/vscale/untruncated_normal", "cupy/cupy/untruncated_normal", 1.0,
+     "at most"),
+    ("CuPy vscale / random", "cupy/vscale/uniform", "cupy/cupy/uniform", 1.0, "at most"),
     # Issue 11: the portable stream against the native one, and a 1% region against the whole call.
     *(
         (f"{b} threefry / native, truncated_normal", f"{b}/threefry/truncated_normal", f"{b}/vscale/truncated_normal",

@@ -41,7 +41,7 @@ from .report import targets, write_markdown
 ALL_BACKENDS = ("numpy", "torch", "torch-cuda", "cupy")
 #: vscale's own alternatives, timed like peers: the portable stream, and a 1% region with it.
 VSCALE_PEERS = ("threefry", "region")
-ALL_PEERS = ("numpy", "torch", "jax", "keras", "scipy", *VSCALE_PEERS)
+ALL_PEERS = ("numpy", "torch", "jax", "keras", "scipy", "cupy", *VSCALE_PEERS)
 DEFAULT_SIZES = (10**4, 10**5, 10**6, 10**7, 10**8)
 QUICK_SIZES = (10**4, 10**5, 10**6)
 # A case whose last median projects past this many seconds per call at the next size

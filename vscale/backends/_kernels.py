@@ -1,0 +1,411 @@
+"""Fused GPU kernels, written by running the core's own transforms on symbolic values.
+
+The core transforms (:mod:`vscale.core`) are the reference: array-API code whose every
+step is a full pass over memory and, on a GPU, a kernel launch.  Here the same functions
+run once on :class:`Symbol` values of a recording namespace: every operation they make
+becomes one line of C, in the same order, with the same operand types.  The lines make
+the body of one elementwise kernel (CuPy's ``ElementwiseKernel``): one read and one write
+per value instead of dozens of passes, and for the portable stream not even the read,
+since the Threefry bits are computed from the element's index inside the kernel.
+
+Python numbers that the transforms use (coefficients with the deviation folded in, the
+key's words, thresholds) become kernel *arguments*, typed as the array operand they meet
+(as the array API converts them), so the source depends only on the structure of the
+transform and one compiled kernel serves every layer shape and seed.  Shift amounts stay
+literals.  Compiled without contraction into fused multiply-adds (``--fmad=false``) and
+with IEEE division and square root (NVRTC's defaults), every line is the correctly
+rounded operation the core makes, so the portable kernel gives the core's bits; the
+native transform calls the device's ``log``, which is within a few ulps of NumPy's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+_C_TYPES = {"float32": "float", "float64": "double", "uint32": "unsigned int", "int64": "long long", "bool": "bool"}
+_CUPY_TYPES = {"float32": "float32", "float64": "float64", "uint32": "uint32", "int64": "int64", "bool": "bool"}
+#: What ``x.shape[0]`` reports while tracing: large, so size-dependent choices take their bulk path.
+_TRACED_LENGTH = 1 << 40
+
+
+@dataclass(frozen=True)
+class DType:
+    name: str
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass
+class Recording:
+    """The lines and the arguments of one traced kernel body."""
+
+    lines: list[str] = field(default_factory=list)
+    arguments: list[tuple[str, str, Any]] = field(default_factory=list)  # (name, dtype name, value)
+    count: int = 0
+
+    def variable(self, dtype: str, expression: str) -> Symbol:
+        name = f"v{self.count}"
+        self.count += 1
+        self.lines.append(f"{_C_TYPES[dtype]} {name} = {expression};")
+        return Symbol(self, name, dtype)
+
+    def argument(self, dtype: str, value: Any) -> str:
+        name = f"a{len(self.arguments)}"
+        self.arguments.append((name, dtype, _converted(value, dtype)))
+        return name
+
+    def source(self) -> str:
+        return "\n".join(self.lines)
+
+    def signature(self) -> str:
+        """CuPy's in-parameter list for the arguments."""
+        return ", ".join(f"{_CUPY_TYPES[dtype]} {name}" for name, dtype, _ in self.arguments)
+
+    def values(self) -> list[Any]:
+        return [value for _, _, value in self.arguments]
+
+
+def _converted(value: Any, dtype: str) -> Any:
+    """A Python number as the array API converts it for an operand of ``dtype``."""
+    if dtype == "bool":
+        return np.bool_(value)
+    return np.dtype(dtype).type(value)
+
+
+class Symbol:
+    """One value of the kernel: a C variable of a dtype, standing in for an array."""
+
+    def __init__(self, recording: Recording, name: str, dtype: str) -> None:
+        self.recording, self.name, self._dtype = recording, name, dtype
+
+    @property
+    def dtype(self) -> DType:
+        return DType(self._dtype)
+
+    @property
+    def shape(self) -> tuple[int]:
+        return (_TRACED_LENGTH,)
+
+    # -- operands ------------------------------------------------------------------------
+
+    def _operand(self, other: Any) -> str:
+        if isinstance(other, Symbol):
+            if other._dtype != self._dtype and not (self._dtype == other._dtype == "bool"):
+                raise TypeError(f"mixed dtypes {self._dtype} and {other._dtype} in a traced kernel")
+            return other.name
+        if isinstance(other, (bool, int, float, np.generic)):
+            return self.recording.argument(self._dtype, other)
+        raise TypeError(f"cannot trace an operand of type {type(other).__name__}")
+
+    def _binary(self, other: Any, operator: str, reverse: bool = False, result: str | None = None) -> Symbol:
+        a, b = self.name, self._operand(other)
+        if reverse:
+            a, b = b, a
+        return self.recording.variable(result or self._dtype, f"{a} {operator} {b}")
+
+    def _rebind(self, value: Symbol) -> Symbol:
+        self.name = value.name
+        return self
+
+    def __add__(self, other: Any) -> Symbol:
+        return self._binary(other, "+")
+
+    def __radd__(self, other: Any) -> Symbol:
+        return self._binary(other, "+", reverse=True)
+
+    def __sub__(self, other: Any) -> Symbol:
+        return self._binary(other, "-")
+
+    def __rsub__(self, other: Any) -> Symbol:
+        return self._binary(other, "-", reverse=True)
+
+    def __mul__(self, other: Any) -> Symbol:
+        return self._binary(other, "*")
+
+    def __rmul__(self, other: Any) -> Symbol:
+        return self._binary(other, "*", reverse=True)
+
+    def __truediv__(self, other: Any) -> Symbol:
+        return self._binary(other, "/")
+
+    def __rtruediv__(self, other: Any) -> Symbol:
+        return self._binary(other, "/", reverse=True)
+
+    def __floordiv__(self, other: Any) -> Symbol:
+        if self._dtype.startswith("float"):
+            raise TypeError("floor division of floats is not traced")
+        return self._binary(other, "/")  # non-negative integers: truncation is floor
+
+    def __mod__(self, other: Any) -> Symbol:
+        return self._binary(other, "%")
+
+    def __neg__(self) -> Symbol:
+        return self.recording.variable(self._dtype, f"-{self.name}")
+
+    def __and__(self, other: Any) -> Symbol:
+        return self._binary(other, "&&" if self._dtype == "bool" else "&")
+
+    def __or__(self, other: Any) -> Symbol:
+        return self._binary(other, "||" if self._dtype == "bool" else "|")
+
+    def __xor__(self, other: Any) -> Symbol:
+        return self._binary(other, "^")
+
+    def __invert__(self) -> Symbol:
+        return self.recording.variable(self._dtype, f"{'!' if self._dtype == 'bool' else '~'}{self.name}")
+
+    def __lshift__(self, amount: int) -> Symbol:
+        return self.recording.variable(self._dtype, f"{self.name} << {int(amount)}")
+
+    def __rshift__(self, amount: int) -> Symbol:
+        return self.recording.variable(self._dtype, f"{self.name} >> {int(amount)}")
+
+    def _compare(self, other: Any, operator: str) -> Symbol:
+        return self._binary(other, operator, result="bool")
+
+    def __lt__(self, other: Any) -> Symbol:
+        return self._compare(other, "<")
+
+    def __le__(self, other: Any) -> Symbol:
+        return self._compare(other, "<=")
+
+    def __gt__(self, other: Any) -> Symbol:
+        return self._compare(other, ">")
+
+    def __ge__(self, other: Any) -> Symbol:
+        return self._compare(other, ">=")
+
+    def __eq__(self, other: Any) -> Symbol:  # type: ignore[override]
+        return self._compare(other, "==")
+
+    def __ne__(self, other: Any) -> Symbol:  # type: ignore[override]
+        return self._compare(other, "!=")
+
+    __hash__ = None  # type: ignore[assignment]
+
+    # In-place operators: the traced code rebinds the same Python object to the new value.
+    def __iadd__(self, other: Any) -> Symbol:
+        return self._rebind(self + other)
+
+    def __isub__(self, other: Any) -> Symbol:
+        return self._rebind(self - other)
+
+    def __imul__(self, other: Any) -> Symbol:
+        return self._rebind(self * other)
+
+    def __itruediv__(self, other: Any) -> Symbol:
+        return self._rebind(self / other)
+
+    def __iand__(self, other: Any) -> Symbol:
+        return self._rebind(self & other)
+
+    def __ior__(self, other: Any) -> Symbol:
+        return self._rebind(self | other)
+
+    def __ixor__(self, other: Any) -> Symbol:
+        return self._rebind(self ^ other)
+
+    def __ilshift__(self, amount: int) -> Symbol:
+        return self._rebind(self << amount)
+
+    def __irshift__(self, amount: int) -> Symbol:
+        return self._rebind(self >> amount)
+
+
+class TracingNamespace:
+    """The subset of the array API the core uses, recording C instead of computing."""
+
+    float32 = DType("float32")
+    float64 = DType("float64")
+    uint32 = DType("uint32")
+    int64 = DType("int64")
+    bool = DType("bool")
+
+    def __init__(self, recording: Recording) -> None:
+        self.recording = recording
+
+    def __array_namespace_info__(self) -> Any:
+        return self
+
+    def dtypes(self) -> dict[str, DType]:
+        return {name: DType(name) for name in _C_TYPES}
+
+    def finfo(self, dtype: Any) -> Any:
+        return np.finfo(str(dtype))
+
+    def iinfo(self, dtype: Any) -> Any:
+        return np.iinfo(str(dtype))
+
+    def astype(self, x: Symbol, dtype: Any) -> Symbol:
+        return self.recording.variable(str(dtype), f"({_C_TYPES[str(dtype)]}){x.name}")
+
+    def _function(self, name: str, x: Symbol, *others: Any) -> Symbol:
+        float32 = x._dtype == "float32"
+        call = {"sqrt": "sqrt", "log": "log", "abs": "fabs", "fmax": "fmax", "fmin": "fmin"}[name]
+        operands = ", ".join([x.name, *(x._operand(o) for o in others)])
+        return self.recording.variable(x._dtype, f"{call}{'f' if float32 else ''}({operands})")
+
+    def sqrt(self, x: Symbol) -> Symbol:
+        return self._function("sqrt", x)
+
+    def log(self, x: Symbol) -> Symbol:
+        return self._function("log", x)
+
+    def abs(self, x: Symbol) -> Symbol:
+        return self._function("abs", x)
+
+    def maximum(self, x: Symbol, y: Any) -> Symbol:
+        return self._function("fmax", x, y)
+
+    def minimum(self, x: Symbol, y: Any) -> Symbol:
+        return self._function("fmin", x, y)
+
+    def clip(self, x: Symbol, low: Any, high: Any) -> Symbol:
+        return self.minimum(self.maximum(x, low), high)
+
+    def where(self, condition: Symbol, x: Symbol, y: Any) -> Symbol:
+        return self.recording.variable(x._dtype, f"{condition.name} ? {x.name} : {x._operand(y)}")
+
+    def zeros_like(self, x: Symbol) -> Symbol:
+        return self.full_like(x, 0)
+
+    def ones_like(self, x: Symbol) -> Symbol:
+        return self.full_like(x, 1)
+
+    def full_like(self, x: Symbol, value: Any) -> Symbol:
+        return self.recording.variable(x._dtype, self.recording.argument(x._dtype, value))
+
+
+def trace_transform(transform: Any, working: str, apply: Any) -> Recording:
+    """A kernel body ``out = apply(u)`` for the input ``u`` of dtype ``working``."""
+    recording = Recording()
+    u = Symbol(recording, "u", working)
+    result = apply(u, transform, xp=TracingNamespace(recording))
+    recording.lines.append(f"out = {result.name};")
+    return recording
+
+
+def trace_portable(key: tuple[int, int], transform: Any, working: str, box: Any, dims: tuple[int, ...]) -> Recording:
+    """A kernel body computing element ``start + i``'s value of a portable call (``i`` the index).
+
+    ``start`` is the kernel's first argument; ``box`` and ``dims`` map region indices to
+    positions of the whole call, as :class:`~vscale.backends._threefry.Positions` does.
+    """
+    from ..core import portable, threefry
+    from ..core.regions import box_positions
+
+    recording = Recording()
+    xp = TracingNamespace(recording)
+    local = recording.variable("int64", "start + (long long)i")
+    positions = local if box is None else box_positions(box, dims, local, xp=xp)
+    x0, x1 = threefry.split_positions(positions, xp=xp, word=xp.uint32)
+    y0, y1 = threefry.threefry2x32(key, x0, x1, wide=False)
+    u = threefry.words_to_uniforms(y0, y1, xp=xp, dtype=DType(working), grid="jax")
+    result = portable.apply(u, transform, xp=xp)
+    recording.lines.append(f"out = {result.name};")
+    return recording
+
+
+def c_function(recording: Recording, working: str, output: str, *, indexed: bool) -> str:
+    """The body as a C function over ``n`` elements, for testing the traces on the CPU."""
+    arguments = "".join(f", {_C_TYPES[dtype]} {name}" for name, dtype, _ in recording.arguments)
+    source = ", const " + _C_TYPES[working] + "* input" if not indexed else ""
+    body = "\n        ".join(recording.lines)
+    read = "" if indexed else f"{_C_TYPES[working]} u = input[i];"
+    return f"""#include <math.h>
+#include <stdbool.h>
+void kernel(long long n, long long start{arguments}{source}, {_C_TYPES[output]}* result) {{
+    for (long long i = 0; i < n; i++) {{
+        {read}
+        {_C_TYPES[output]} out;
+        {body}
+        result[i] = out;
+    }}
+}}
+"""
+
+
+def structure_key(recording: Recording) -> str:
+    """What identifies a compiled kernel: the source and the argument types, not their values."""
+    return recording.source() + "|" + recording.signature()
+
+
+def cuda_function(recording: Recording, working: str, output: str, *, indexed: bool) -> str:
+    """The body as a plain CUDA kernel (what CuPy compiles, without its indexing wrapper)."""
+    arguments = "".join(f", {_C_TYPES[dtype]} {name}" for name, dtype, _ in recording.arguments)
+    source = ", const " + _C_TYPES[working] + "* input" if not indexed else ""
+    read = "" if indexed else f"{_C_TYPES[working]} u = input[i];"
+    body = "\n        ".join(recording.lines)
+    return f"""extern "C" __global__ void kernel(long long n, long long start{arguments}{source}, {_C_TYPES[output]}* result) {{
+    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) {{
+        {read}
+        {_C_TYPES[output]} out;
+        {body}
+        result[i] = out;
+    }}
+}}
+"""
+
+
+#: NVRTC options: no contraction into fused multiply-adds (the core rounds each product);
+#: IEEE division and square root and no flush to zero are NVRTC's defaults, stated anyway.
+NVRTC_OPTIONS = ("--fmad=false", "--prec-div=true", "--prec-sqrt=true", "--ftz=false")
+#: Elements per launch of a fused kernel: 32-bit-safe indexing inside CuPy's loops.
+LAUNCH = 1 << 30
+
+
+class CupyKernels:
+    """Compiled CuPy elementwise kernels for the traced transforms, one per structure."""
+
+    def __init__(self, cupy: Any) -> None:
+        self.cupy = cupy
+        self._compiled: dict[str, Any] = {}
+
+    def _kernel(self, recording: Recording, working: str, indexed: bool) -> Any:
+        key = structure_key(recording) + f"|{working}|{indexed}"
+        kernel = self._compiled.get(key)
+        if kernel is None:
+            inputs = ("int64 start, " if indexed else f"{working} u, ") + recording.signature()
+            kernel = self.cupy.ElementwiseKernel(
+                inputs.rstrip(", "),
+                f"{working} out",
+                recording.source(),
+                "vscale_portable" if indexed else "vscale_transform",
+                options=NVRTC_OPTIONS,
+            )
+            self._compiled[key] = kernel
+        return kernel
+
+    def transform(self, transform: Any, working: str, apply: Any) -> Any:
+        """``kernel(u)``: ``apply(u, transform)`` in one launch, written into ``u``."""
+        recording = trace_transform(transform, working, apply)
+        kernel = self._kernel(recording, working, indexed=False)
+        values = recording.values()
+
+        def run(u: Any) -> Any:
+            kernel(u, *values, u)
+            return u
+
+        return run
+
+    def portable(self, key: tuple[int, int], transform: Any, working: str, box: Any, dims: tuple[int, ...]) -> Any:
+        """``fill(start, count, out)``: the portable values of positions ``start ..`` into ``out``."""
+        recording = trace_portable(key, transform, working, box, dims)
+        kernel = self._kernel(recording, working, indexed=True)
+        values = recording.values()
+        cupy = self.cupy
+
+        def run(start: int, count: int, out: Any) -> Any:
+            if out is None:
+                out = cupy.empty((count,), dtype=working)
+            for first in range(0, count, LAUNCH):
+                part = out[first : first + LAUNCH]
+                kernel(np.int64(start + first), *values, part)
+            return out
+
+        return run
