@@ -32,7 +32,18 @@ def fill(
     """Overwrite ``array`` with ``initializer``'s values; fans from ``fan_layout`` if given.
 
     With ``shape`` (the global shape) and ``region``, ``array`` is that region of the call.
+    A ``torch.distributed`` DTensor is filled shard by shard (:func:`vscale.torch.fill_shard_`).
     """
+    if _is_dtensor(array):
+        if shape is not None or region is not None:
+            raise ValueError(
+                "Arguments `shape` and `region` must be None for a DTensor: its global shape and placements "
+                f"give each rank's piece; received shape={shape!r}, region={region!r}."
+            )
+        from .torch import fill_shard_
+
+        result: ArrayT = fill_shard_(array, initializer, generator=generator)
+        return result
     prepare(array)
     arr: Any = array
     local = tuple(int(d) for d in arr.shape)
@@ -47,10 +58,16 @@ def fill(
     layout = initializer._fan_layout() if fan_layout is None else fan_layout
     if fan_layout is None and not initializer.layout_given and is_torch_array(arr) and len(dims) >= 2:
         layout = (None, None, "torch", initializer.groups)  # a torch weight is (out, in/groups, *kernel)
-    result: ArrayT = initializer._generate(
+    filled: ArrayT = initializer._generate(
         dims, arr.dtype, array_namespace(arr), device(arr), layout, generator, target=arr, region=box
     )
-    return result
+    return filled
+
+
+def _is_dtensor(array: Any) -> bool:
+    return any(
+        cls.__name__ == "DTensor" and cls.__module__.startswith("torch.distributed") for cls in type(array).__mro__
+    )
 
 
 def prepare(array: Any) -> None:

@@ -12,19 +12,31 @@ True
 
 ``import vscale.torch`` does not import torch either; the functions find it in
 ``sys.modules`` (a tensor exists, so torch has been imported).
+
+The fill functions and :func:`init_module` also fill a ``torch.distributed.tensor.DTensor``
+(sharded with ``Shard(d)`` or replicated, on a mesh of any dimension): each rank computes
+and writes only its local shard, from the global shape, so that the gathered tensor is the
+one a single process gets; :func:`fill_shard_` fills a piece of a manually sharded tensor.
+The torch.distributed page of the documentation says what that needs and guarantees.
 """
 
 from __future__ import annotations
 
+import importlib
 import math
+import numbers
 import sys
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple, cast
 
+from ._compat import array_namespace
 from ._inplace import fill, prepare
 from ._registry import get
-from .initializers import VarianceScaling
+from ._validation import short_repr, validate_shape
+from .backends import get_backend
+from .initializers import Prng, VarianceScaling
 
 __all__ = [
+    "fill_shard_",
     "glorot_normal_",
     "glorot_uniform_",
     "he_normal_",
@@ -50,6 +62,7 @@ def variance_scaling_(
     layout: TorchLayout = "torch",
     groups: int = 1,
     generator: Any = None,
+    prng: Prng = "native",
 ) -> Any:
     """Fill ``tensor`` in place with :class:`vscale.VarianceScaling` values and return it.
 
@@ -57,14 +70,25 @@ def variance_scaling_(
     ``ConvTranspose*d``; ``groups`` for grouped convolutions).  ``generator`` is a
     ``torch.Generator`` (or ``numpy.random.Generator``); without one the key comes from
     torch's default generator of the tensor's device, so ``torch.manual_seed`` governs it.
+    ``prng`` is as in :class:`vscale.VarianceScaling`.
+
+    A ``DTensor`` is filled shard by shard from its global shape (see :func:`fill_shard_`):
+    every rank must then draw the same key, from a generator in the same state on every
+    rank (``torch.manual_seed`` with one seed everywhere).  Sharded DTensors on CUDA need
+    ``prng="threefry"``.
     """
-    init = VarianceScaling(scale, mode, distribution, layout=layout, groups=groups)  # type: ignore[arg-type]
-    return init.fill_(tensor, generator=generator)
+    init = VarianceScaling(scale, mode, distribution, layout=layout, groups=groups, prng=prng)  # type: ignore[arg-type]
+    _write(init, _target(tensor, "Argument `tensor`"), None, generator)
+    return tensor
 
 
 def _preset(scale: float, mode: str, distribution: str, name: str, paper: str) -> Any:
-    def fill(tensor: Any, *, layout: TorchLayout = "torch", groups: int = 1, generator: Any = None) -> Any:
-        return variance_scaling_(tensor, scale, mode, distribution, layout=layout, groups=groups, generator=generator)
+    def fill(
+        tensor: Any, *, layout: TorchLayout = "torch", groups: int = 1, generator: Any = None, prng: Prng = "native"
+    ) -> Any:
+        return variance_scaling_(
+            tensor, scale, mode, distribution, layout=layout, groups=groups, generator=generator, prng=prng
+        )
 
     fill.__name__ = fill.__qualname__ = name
     fill.__doc__ = (
@@ -80,6 +104,94 @@ he_normal_ = _preset(2.0, "fan_in", "truncated_normal", "he_normal_", "He et al.
 he_uniform_ = _preset(2.0, "fan_in", "uniform", "he_uniform_", "He et al., 2015")
 lecun_normal_ = _preset(1.0, "fan_in", "truncated_normal", "lecun_normal_", "LeCun et al., 1998")
 lecun_uniform_ = _preset(1.0, "fan_in", "uniform", "lecun_uniform_", "LeCun et al., 1998")
+
+
+def fill_shard_(
+    tensor: Any,
+    initializer: Any,
+    shape: Any = None,
+    offsets: Any = None,
+    *,
+    region: Any = None,
+    generator: Any = None,
+) -> Any:
+    """Fill ``tensor`` in place with its piece of a larger tensor, and return it.
+
+    The values are those of ``initializer``'s next call with the global ``shape``
+    (fans from ``shape`` too), restricted to the piece: every process fills the piece it
+    holds, and the pieces fit together as one tensor.  A thin layer over
+    :meth:`vscale.VarianceScaling.fill_` with ``shape=`` and ``region=``.
+
+    Parameters
+    ----------
+    tensor : torch.Tensor or DTensor
+        The local piece (any array :meth:`~vscale.VarianceScaling.fill_` accepts), or a
+        ``torch.distributed.tensor.DTensor``, whose global shape and placements
+        (``Shard(dim)`` or ``Replicate()`` on each mesh dimension, uneven shards as torch
+        chunks them) give the piece of this rank; then pass neither ``shape``,
+        ``offsets`` nor ``region``.
+    initializer : VarianceScaling or identifier
+        Anything :func:`vscale.get` accepts.  Its fans are read in its own layout, or in
+        PyTorch's (``(out, in, *kernel)``) when it names none.  Every process must create it
+        with the same seed and make the same sequence of calls, so that all are at the same
+        call index; with ``seed=None``, every process must draw the same key.
+    shape : sequence of int
+        The global shape.
+    offsets : sequence of int, optional
+        Where the piece starts in each dimension of the global tensor (torch's
+        ``global_offset``, DCP's ``ChunkStorageMetadata.offsets``); its extent is
+        ``tensor.shape``.
+    region : tuple of slice, optional
+        The piece as slices of the global tensor instead of ``offsets`` (steps allowed).
+    generator : optional
+        As in :meth:`vscale.VarianceScaling.__call__`.
+
+    Returns
+    -------
+    tensor
+        ``tensor`` itself.
+
+    Notes
+    -----
+    Pieces are computed alone with ``prng="threefry"`` on every backend and device, and with
+    native streams on the CPU (NumPy, torch CPU); a torch CUDA shard with a native stream is
+    refused.  The call counts as one call of ``initializer``, even for an empty piece.
+
+    Examples
+    --------
+    >>> import torch, vscale, vscale.torch
+    >>> whole = vscale.HeNormal(seed=0, prng="threefry").fill_(torch.empty(6, 4))
+    >>> piece = torch.empty(3, 4)
+    >>> vscale.torch.fill_shard_(piece, vscale.HeNormal(seed=0, prng="threefry"), (6, 4), (3, 0)) is piece
+    True
+    >>> torch.equal(piece, whole[3:])
+    True
+    """
+    init = _initializer(initializer)
+    target = _dtensor_target(tensor, "Argument `tensor`")
+    if target is not None:
+        if shape is not None or offsets is not None or region is not None:
+            raise ValueError(
+                "Argument `tensor` is a DTensor, which carries its global shape and placements; pass neither "
+                f"`shape`, `offsets` nor `region` (received shape={short_repr(shape)}, "
+                f"offsets={short_repr(offsets)}, region={short_repr(region)})."
+            )
+    else:
+        prepare(tensor)
+        if shape is None:
+            raise ValueError(
+                "Argument `shape` (the global shape) is required to fill a piece of a tensor that is not a DTensor."
+            )
+        if (offsets is None) == (region is None):
+            raise ValueError(
+                "Pass exactly one of `offsets` and `region` to place the piece in the global tensor; received "
+                f"offsets={short_repr(offsets)}, region={short_repr(region)}."
+            )
+        if offsets is not None:
+            region = _offsets_region(offsets, tuple(int(d) for d in tensor.shape), validate_shape(shape))
+        target = _Target(tensor, shape, region)
+    _write(init, target, None, generator, "Argument `tensor`")
+    return tensor
 
 
 def weight_layout(module: Any) -> tuple[Any, ...] | None:
@@ -112,6 +224,12 @@ def init_module(module: Any, initializer: Any, *, bias: BiasRule = "zeros") -> l
     modules (normalisation layers, attention's packed projections, RNNs) are left alone.
     An ``Embedding``'s ``padding_idx`` row is zeroed again, as PyTorch does.
 
+    ``DTensor`` parameters (``fully_shard`` of FSDP2, tensor parallelism) are filled shard by
+    shard: each rank writes only its local shard, with the values and fans of the global
+    tensor (see :func:`fill_shard_`), so the gathered model is the one a single process
+    initializes.  Every rank must then call this with an initializer built with the same
+    seed and at the same call index.
+
     Parameters
     ----------
     module : torch.nn.Module
@@ -122,11 +240,12 @@ def init_module(module: Any, initializer: Any, *, bias: BiasRule = "zeros") -> l
         What happens to the biases of those modules: ``"zeros"`` (Keras' default),
         ``"keep"`` (untouched), or ``"torch"``: PyTorch's own default distribution,
         ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` with ``fan_in`` of the weight in PyTorch's
-        layout, drawn from ``initializer``'s stream (the call after the weight's), so a
-        seeded initializer gives identical models identical biases.
+        layout, drawn from ``initializer``'s stream (the call after the weight's, with its
+        ``prng``), so a seeded initializer gives identical models identical biases.
 
     Every weight and bias is checked before the first one is written: a model with a
-    meta-device, lazy or otherwise unfillable parameter raises and stays untouched.
+    meta-device, lazy or otherwise unfillable parameter (a DTensor with a ``Partial``
+    placement, a CUDA shard with a native stream) raises and stays untouched.
 
     Returns
     -------
@@ -146,9 +265,7 @@ def init_module(module: Any, initializer: Any, *, bias: BiasRule = "zeros") -> l
         raise TypeError(f"Argument `module` must be a torch.nn.Module; received {type(module).__name__}.")
     if bias not in _BIAS_RULES:
         raise ValueError(f"Invalid `bias` argument: expected one of {_BIAS_RULES}; received bias={bias!r}.")
-    init = get(initializer)
-    if init is None:
-        raise TypeError("Argument `initializer` must be an initializer or an identifier for one; received None.")
+    init = _initializer(initializer)
     torch = sys.modules["torch"]
     plan = []
     for name, sub in module.named_modules():
@@ -157,50 +274,175 @@ def init_module(module: Any, initializer: Any, *, bias: BiasRule = "zeros") -> l
         if layout is None or not isinstance(weight, torch.Tensor):
             continue
         bias_tensor = getattr(sub, "bias", None) if bias != "keep" else None
-        for tensor in (weight, bias_tensor):
-            if tensor is not None:
-                _check_parameter(tensor, f"{name}.weight" if tensor is weight else f"{name}.bias", torch)
-        plan.append((name, sub, layout, bias_tensor))
+        weight_target = _check_parameter(weight, f"{name}.weight", init, torch)
+        bias_target = None
+        if bias_tensor is not None:
+            bias_target = _check_parameter(bias_tensor, f"{name}.bias", init, torch)
+        plan.append((name, sub, layout, weight_target, bias_target))
     filled = []
-    for name, sub, layout, bias_tensor in plan:
-        fill(init, sub.weight, layout)
+    for name, sub, layout, weight_target, bias_target in plan:
+        _write(init, weight_target, layout)
         filled.append(f"{name}.weight" if name else "weight")
         if getattr(sub, "padding_idx", None) is not None:
-            with torch.no_grad():
-                sub.weight[sub.padding_idx].fill_(0)
-        if bias_tensor is not None:
-            _reset_bias(init, sub.weight, bias_tensor, bias, torch)
+            _zero_row(weight_target, int(sub.padding_idx), torch)
+        if bias_target is not None:
+            _reset_bias(init, sub.weight, bias_target, bias, torch)
     return filled
 
 
-def _check_parameter(tensor: Any, name: str, torch: Any) -> None:
+class _Target(NamedTuple):
+    """Where a fill writes: ``local`` holds ``region`` of a call with the global ``shape``
+    (both ``None`` where ``local`` is the whole tensor)."""
+
+    local: Any
+    shape: Any
+    region: Any
+
+
+def _initializer(initializer: Any) -> VarianceScaling:
+    init = get(initializer)
+    if init is None:
+        raise TypeError("Argument `initializer` must be an initializer or an identifier for one; received None.")
+    return init
+
+
+def _target(tensor: Any, subject: str) -> _Target:
+    """The local piece of ``tensor`` if it is a DTensor, else the whole tensor."""
+    target = _dtensor_target(tensor, subject)
+    return _Target(tensor, None, None) if target is None else target
+
+
+def _dtensor_target(tensor: Any, subject: str) -> _Target | None:
+    """The local shard of a DTensor and where it lies in the global tensor, or ``None`` for
+    anything that is not a DTensor.  ``subject`` names the tensor in error messages."""
+    api: Any = sys.modules.get("torch.distributed.tensor")
+    dtensor = getattr(api, "DTensor", None)
+    if dtensor is None or not isinstance(tensor, dtensor):
+        return None
+    torch = sys.modules["torch"]
+    placements = tuple(tensor.placements)
+    # FSDP2 with tensor parallelism interleaves chunks (_StridedShard): not one box of the tensor.
+    strided = getattr(sys.modules.get("torch.distributed.tensor.placement_types"), "_StridedShard", ())
+    for placement in placements:
+        if placement.is_partial():
+            raise ValueError(
+                f"{subject} is a DTensor with placements {placements}: a Partial placement holds addends of the "
+                "values, not pieces of them, so it cannot be filled shard by shard. Fill a DTensor placed with "
+                "Shard and Replicate, then redistribute it."
+            )
+        if not (placement.is_replicate() or (isinstance(placement, api.Shard) and not isinstance(placement, strided))):
+            raise ValueError(
+                f"{subject} is a DTensor with placements {placements}; only Shard(dim) and Replicate() can be "
+                f"filled shard by shard (received {placement!r})."
+            )
+    dims = tuple(int(d) for d in tensor.shape)
+    with torch.no_grad():
+        local = tensor.to_local()  # a view of the local shard: writes reach the DTensor
+    mesh = tensor.device_mesh
+    if mesh.get_coordinate() is None:
+        # This rank holds no piece; it still makes the call (an empty region), so that its
+        # later calls stay at the same call index as the other ranks'.
+        empty = torch.empty((0,) * len(dims), dtype=local.dtype, device=local.device)
+        return _Target(empty, dims, tuple(slice(0, 0) for _ in dims))
+    utils = importlib.import_module("torch.distributed.tensor._utils")
+    sizes, offsets = utils.compute_local_shape_and_global_offset(dims, mesh, placements)
+    sizes = tuple(int(d) for d in sizes)
+    if tuple(int(d) for d in local.shape) != sizes:
+        raise ValueError(
+            f"{subject} is a DTensor whose local tensor has shape {tuple(local.shape)}, but its placements "
+            f"{placements} on a mesh of shape {tuple(mesh.shape)} give this rank a shard of shape {sizes}."
+        )
+    if sizes == dims:
+        return _Target(local, None, None)
+    return _Target(local, dims, tuple(slice(int(o), int(o) + s) for o, s in zip(offsets, sizes, strict=True)))
+
+
+def _offsets_region(offsets: Any, local: tuple[int, ...], dims: tuple[int, ...]) -> tuple[slice, ...]:
+    """``offsets`` (where a piece of shape ``local`` starts in ``dims``) as a region."""
+    if isinstance(offsets, (str, bytes)) or not hasattr(offsets, "__iter__"):
+        raise TypeError(f"Argument `offsets` must be a sequence of integers; received {short_repr(offsets)}.")
+    values = tuple(offsets)
+    if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in values):
+        raise TypeError(f"Argument `offsets` must be a sequence of integers; received offsets={short_repr(offsets)}.")
+    if len(values) != len(dims) or len(local) != len(dims):
+        raise ValueError(
+            f"Argument `offsets` needs one offset per dimension of `shape` {dims} and of the tensor {local}; "
+            f"received offsets={short_repr(offsets)}."
+        )
+    if any(v < 0 or v + n > d for v, n, d in zip(values, local, dims, strict=True)):
+        raise ValueError(
+            f"Argument `offsets` puts a piece of shape {local} outside the global shape {dims}; "
+            f"received offsets={short_repr(offsets)}."
+        )
+    return tuple(slice(int(v), int(v) + n) for v, n in zip(values, local, strict=True))
+
+
+def _check_shard_stream(init: VarianceScaling, target: _Target, subject: str) -> None:
+    """Refuse, before anything is drawn, a piece that the initializer's stream cannot compute
+    alone (after :func:`~vscale._inplace.prepare` has accepted ``target.local``)."""
+    if target.region is None or init.prng != "native":
+        return
+    backend = get_backend(array_namespace(target.local))
+    if not backend.native_regions(target.local.device):
+        raise ValueError(
+            f"{subject} is a piece of a larger tensor on {target.local.device}, where the native generator draws "
+            'whole blocks and cannot compute a piece alone; use an initializer with prng="threefry" (the same '
+            "values on every device)."
+        )
+
+
+def _write(
+    init: VarianceScaling, target: _Target, layout: Any, generator: Any = None, subject: str = "Argument `tensor`"
+) -> None:
+    prepare(target.local)
+    _check_shard_stream(init, target, subject)
+    fill(init, target.local, layout, generator, target.shape, target.region)
+
+
+def _check_parameter(tensor: Any, name: str, init: VarianceScaling, torch: Any) -> _Target:
+    subject = f"Parameter {name!r} of argument `module`"
     if isinstance(tensor, torch.nn.parameter.UninitializedParameter):
         raise ValueError(
-            f"Parameter {name!r} of argument `module` is uninitialized (a lazy module); run a forward pass "
-            "first so that its shape is known. Nothing was written."
+            f"{subject} is uninitialized (a lazy module); run a forward pass first so that its shape is known. "
+            "Nothing was written."
         )
     try:
-        prepare(tensor)
+        target = _target(tensor, subject)
+    except ValueError as error:
+        raise ValueError(f"{error} Nothing was written.") from None
+    try:
+        prepare(target.local)
     except (TypeError, ValueError) as error:
-        raise type(error)(
-            f"Parameter {name!r} of argument `module` cannot be filled: {error} Nothing was written."
-        ) from None
+        raise type(error)(f"{subject} cannot be filled: {error} Nothing was written.") from None
+    try:
+        _check_shard_stream(init, target, subject)
+    except ValueError as error:
+        raise ValueError(f"{error} Nothing was written.") from None
+    return target
 
 
-def _reset_bias(init: VarianceScaling, weight: Any, bias: Any, rule: str, torch: Any) -> None:
-    # PyTorch's fan_in: the weight's second dimension times its receptive field.
+def _zero_row(target: _Target, row: int, torch: Any) -> None:
+    """Zero row ``row`` of the global tensor where this piece holds it (an Embedding's padding row)."""
+    start = 0 if target.region is None else target.region[0].start
+    if start <= row < start + int(target.local.shape[0]):
+        with torch.no_grad():
+            target.local[row - start].fill_(0)
+
+
+def _reset_bias(init: VarianceScaling, weight: Any, bias: _Target, rule: str, torch: Any) -> None:
+    # PyTorch's fan_in: the weight's second dimension times its receptive field (global shapes).
     fan_in = int(weight.shape[1]) * math.prod(int(d) for d in weight.shape[2:]) if weight.dim() >= 2 else 0
     if rule == "zeros" or fan_in == 0:
         with torch.no_grad():
-            bias.zero_()
+            bias.local.zero_()
         return
     # U(-b, b) with b = 1/sqrt(fan_in) is VarianceScaling's uniform, whose limit is
     # sqrt(3 scale / n), for a 1-D bias of k values (n = k) with scale = b**2 k / 3.  It is
-    # drawn as the next call of the initializer's own sequence.
-    count = max(1, bias.numel())
-    uniform = VarianceScaling(count / (3.0 * fan_in), "fan_in", "uniform", init.seed)
+    # drawn as the next call of the initializer's own sequence, with its prng.
+    count = max(1, math.prod(int(d) for d in (bias.local.shape if bias.shape is None else bias.shape)))
+    uniform = VarianceScaling(count / (3.0 * fan_in), "fan_in", "uniform", init.seed, prng=cast(Prng, init.prng))
     if init.seed is not None:
         with init._lock:
             uniform._calls = init._calls
             init._calls += 1
-    fill(uniform, bias, (None, None, "keras", 1))
+    _write(uniform, bias, (None, None, "keras", 1))
