@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal, NamedTuple, TypeVar
 
 from ._config import floatx
+from ._dask import dask_array, is_dask_namespace
 from ._dtypes import finfo, is_complex, itemsize, largest_at_most, namespace_of_dtype, resolve_dtype, working_name
 from ._generate import generate
 from ._inplace import fill
@@ -183,6 +184,8 @@ class VarianceScaling:
         device: Any = None,
         generator: Any = None,
         region: Any = None,
+        chunks: Any = None,
+        block_xp: Any = None,
     ) -> Any:
         """Return a new array of ``shape`` and ``dtype`` drawn from the distribution.
 
@@ -215,6 +218,15 @@ class VarianceScaling:
             made alone.  A region call counts as a call.  Works everywhere with
             ``prng="threefry"``; with native streams on NumPy, torch CPU and other host
             namespaces (not torch CUDA, CuPy, JAX, whose generators draw whole blocks).
+        chunks : optional
+            Dask only: the blocks of the lazy array, in any form ``dask.array`` accepts
+            (``None`` means ``"auto"``).  The call's key is drawn when the lazy array is
+            made (it counts as one call); each block is a task that computes its region of
+            that call where it runs.  With ``prng="threefry"``, or native streams on NumPy
+            blocks, the computed array is the NumPy call's bit for bit, for any chunking.
+        block_xp : {None, "numpy", "cupy"}, optional
+            Dask only: the library of each block (``None``: NumPy).  CuPy blocks are made
+            on each worker's current GPU and need ``prng="threefry"``.
 
         Returns
         -------
@@ -222,6 +234,18 @@ class VarianceScaling:
             A plain array of the namespace, of exactly ``shape`` and ``dtype`` (the
             region's shape with ``region``).
         """
+        if chunks is not None or block_xp is not None or is_dask_namespace(xp):
+            return dask_array(
+                self,
+                shape,
+                dtype,
+                xp=xp,
+                device=device,
+                generator=generator,
+                region=region,
+                chunks=chunks,
+                block_xp=block_xp,
+            )
         if xp is None:
             xp = namespace_of_dtype(dtype)  # torch.float16 alone means a torch tensor
         dims = validate_shape(shape)
@@ -241,11 +265,14 @@ class VarianceScaling:
         generator: Any = None,
         target: Any = None,
         region: Any = None,
+        key: bytes | None = None,
     ) -> Any:
         """New values (into ``target`` if given), fans from ``fan_layout`` (see :meth:`_fan_layout`).
 
         Everything that can be refused is checked before the key is drawn and before
         anything is allocated or written.  ``region`` is a checked :class:`~vscale.core.regions.Box`.
+        ``key``: the call's key, drawn before (a block of a lazy Dask call); the sequence of
+        calls does not advance.
         """
         cache_key = _plan_key(dims, dtype, xp, device, (fan_layout, region), target is None)
         plan = self._plans.get(cache_key) if cache_key is not None else None
@@ -269,7 +296,8 @@ class VarianceScaling:
                     self._plans.clear()
                 self._plans[cache_key] = plan
         backend, name, native, resolved, transform, size = plan
-        key = self._key(backend, generator, resolved)
+        if key is None:
+            key = self._key(backend, generator, resolved)
         threefry = self.prng == "threefry"
         return generate(
             backend, dims, name, native, resolved, transform, key, size, target, threefry=threefry, region=region

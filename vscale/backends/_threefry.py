@@ -12,6 +12,7 @@ PCG64 stream): it draws each run of consecutive positions of the chunk and joins
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,7 @@ class Positions:
 
     def __init__(self, box: Box, dims: tuple[int, ...], parts: int) -> None:
         self.box, self.dims, self.parts = box, dims, parts
+        self.offset = _contiguous_offset(box, dims, parts)
 
     def of(self, start: int, count: int, *, xp: Any, index: Any, device: Any = None) -> Array:
         """Global positions of the region's positions ``start .. start + count - 1``."""
@@ -39,6 +41,21 @@ class Positions:
         element *= self.parts
         element += part
         return element
+
+
+def _contiguous_offset(box: Box, dims: tuple[int, ...], parts: int) -> int | None:
+    """``o`` where the region's position ``p`` is the whole call's ``o + p`` (rows of whole
+    rows, with unit steps: Dask blocks and row shards), else None."""
+    leading = 0
+    while leading < len(dims) and box.sizes[leading] == 1:
+        leading += 1
+    for d in range(leading + 1, len(dims)):
+        if box.starts[d] != 0 or box.sizes[d] != dims[d] or (box.steps[d] != 1 and dims[d] > 1):
+            return None
+    if leading < len(dims) and box.steps[leading] != 1 and box.sizes[leading] > 1:
+        return None
+    strides = [math.prod(dims[d + 1 :]) for d in range(len(dims))]
+    return parts * sum(start * stride for start, stride in zip(box.starts, strides, strict=True))
 
 
 class ThreefryStream:
@@ -70,7 +87,9 @@ class ThreefryStream:
 
     def draw(self, start: int, count: int, out: Array | None = None, *, normal: bool = False) -> Array:
         xp = self.xp
-        if self.positions is not None:
+        if self.positions is not None and self.positions.offset is not None:
+            start += self.positions.offset
+        elif self.positions is not None:
             flat = self.positions.of(start, count, xp=xp, index=self.index, device=self.device)
             x0, x1 = threefry.split_positions(flat, xp=xp, word=self.word)
             return self._uniforms(x0, x1)
@@ -104,6 +123,8 @@ class RegionStream:
         self.normals = stream.normals
 
     def draw(self, start: int, count: int, out: Array | None = None, *, normal: bool = False) -> Array:
+        if self.positions.offset is not None:
+            return self.stream.draw(self.positions.offset + start, count, normal=normal)
         flat = self.positions.of(start, count, xp=np, index=np.int64)
         breaks = np.flatnonzero(np.diff(flat) != 1) + 1
         bounds = [0, *breaks.tolist(), count]
