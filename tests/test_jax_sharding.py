@@ -89,20 +89,64 @@ print("checks", checks)
 """
 
 
-@pytest.mark.parametrize("x64", [True, False], ids=["x64", "x32"])
-def test_sharded_arrays_are_the_unsharded_call(x64):
+JIT_SCRIPT = r"""
+import numpy as np
+import jax, jax.numpy as jnp
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+import vscale
+
+mesh = Mesh(np.array(jax.devices()).reshape(2, 2), ("rows", "cols"))
+checks = 0
+for distribution in ["truncated_normal", "untruncated_normal", "uniform"]:
+    for dtype in ["float32", "float64"]:
+        make = lambda: vscale.VarianceScaling(2.0, "fan_avg", distribution, seed=7, prng="threefry")
+        call = lambda: make()((64, 48), dtype, xp=jnp)
+        for spec in [P("rows", "cols"), P(None, "rows"), P()]:
+            sharding = NamedSharding(mesh, spec)
+            sharded = jax.jit(call, out_shardings=sharding)()
+            assert sharded.sharding == sharding
+            unsharded = jax.jit(call)()
+            assert np.array_equal(np.asarray(sharded).view(np.uint8), np.asarray(unsharded).view(np.uint8))
+            checks += 1
+        # Against the eager call (NumPy's bits): XLA contracts multiply-adds into FMAs under
+        # jit, so the normals may move by an ulp; the uniform's products are exact.
+        eager = make()((64, 48), dtype)
+        jitted = np.asarray(jax.jit(call)())
+        ulps = np.abs(jitted.astype(np.float64) - eager) / np.spacing(np.abs(eager).astype(dtype))
+        if distribution == "uniform":
+            assert ulps.max() == 0
+        else:
+            assert ulps.max() <= 2, ulps.max()
+        checks += 1
+print("checks", checks)
+"""
+
+
+def _run_on_four_devices(script: str, x64: bool) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
     env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=4").strip()
     env["JAX_ENABLE_X64"] = "1" if x64 else "0"
     env["JAX_PLATFORMS"] = "cpu"
-    run = subprocess.run(
-        [sys.executable, "-c", SCRIPT],
+    return subprocess.run(
+        [sys.executable, "-c", script],
         env=env,
         cwd=Path(__file__).resolve().parents[1],
         capture_output=True,
         text=True,
         timeout=600,
     )
+
+
+def test_jit_with_out_shardings_is_the_unsharded_jit_call():
+    """jax.jit of a call with xp=jax.numpy and out_shardings over 4 host devices."""
+    run = _run_on_four_devices(JIT_SCRIPT, x64=True)
+    assert run.returncode == 0, run.stderr[-4000:]
+    assert run.stdout.split() == ["checks", str(3 * 2 * 4)], run.stdout
+
+
+@pytest.mark.parametrize("x64", [True, False], ids=["x64", "x32"])
+def test_sharded_arrays_are_the_unsharded_call(x64):
+    run = _run_on_four_devices(SCRIPT, x64)
     assert run.returncode == 0, run.stderr[-4000:]
     # 3 distributions x dtypes x 5 shardings on the host, 2 on the devices (x64), 2 seeded calls.
     expected = 3 * 3 * 5 + 2 + 2 if x64 else 3 * 5 + 2

@@ -86,7 +86,18 @@ class JaxBackend(Backend):
         wide = getattr(self.jax.config, "jax_enable_x64", False)
         return xp.uint32, (xp.int64 if wide else None)
 
+    def compute(self, device: Any) -> tuple[Any, Any]:
+        # Inside jax.jit every operation is staged: arrays get no device of their own, so
+        # that the compiled call places its output where jit's out_shardings say.
+        return self.xp, (None if self.tracing() else device)
+
+    def tracing(self) -> bool:
+        """Whether the call runs inside a JAX transformation (jit): then arrays are tracers."""
+        return isinstance(self.xp.zeros(()), self.jax.core.Tracer)
+
     def finalize(self, array: Any, device: Any) -> Any:
+        if isinstance(array, self.jax.core.Tracer):
+            return array
         return self.jax.device_put(array, device)
 
     def native_regions(self, device: Any) -> bool:
