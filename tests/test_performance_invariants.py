@@ -49,6 +49,10 @@ def _draw(backend, dtype: str, distribution: str, shape=(203, 107), prng="native
 def test_values_do_not_depend_on_the_chunk_size(backend, distribution, chunk, dtype, prng, monkeypatch):
     """Real and complex: patched chunk sizes (aligned or not with the stream's blocks)."""
     _require(backend, dtype)
+    if backend.framework == "jax" and prng == "threefry" and (chunk != 5 * 4099 or dtype in ("float16", "bfloat16")):
+        # JAX compiles each of the portable transform's ~250 operations anew for every chunk
+        # shape (seconds per case): one unaligned size and the working dtypes cover it.
+        pytest.skip("jax threefry: one unaligned chunk size per working dtype (compilation per chunk shape)")
     reference = _draw(backend, dtype, distribution, prng=prng)
     monkeypatch.setattr(engine, "HOST_CHUNK", chunk)
     monkeypatch.setattr(engine, "DEVICE_CHUNK", chunk)
@@ -58,8 +62,7 @@ def test_values_do_not_depend_on_the_chunk_size(backend, distribution, chunk, dt
 
 @pytest.mark.parametrize("dtype", ALL_DTYPES)
 @pytest.mark.parametrize("distribution", DISTRIBUTIONS)
-@pytest.mark.parametrize("prng", PRNGS)
-def test_values_do_not_depend_on_the_thread_count(backend, distribution, dtype, prng, monkeypatch):
+def test_values_do_not_depend_on_the_thread_count(backend, distribution, dtype, monkeypatch):
     """Parallel backends split large outputs between threads; the values must not change."""
     if not get_backend(backend.module).parallel(get_backend(backend.module).resolve_device(backend.device)):
         pytest.skip(f"{backend.name}: the engine runs its transforms on one thread there (no GIL-free host path)")
@@ -75,12 +78,12 @@ def test_values_do_not_depend_on_the_thread_count(backend, distribution, dtype, 
     monkeypatch.setattr(engine, "HOST_CHUNK", 4096)
     monkeypatch.setattr(engine, "WORKSPACE_SHARE", 100.0)  # let small outputs use threads
     _require(backend, dtype)
-    shape = (150, 301)  # 45150 values: 12 chunks of 4096 (45 of the portable stream's 1024)
+    shape = (150, 301)  # 45150 values: 12 chunks of 4096
     results = {}
     for threads in ("1", "3", "64"):
         monkeypatch.setenv("VSCALE_NUM_THREADS", threads)
         seen.clear()
-        results[threads] = _draw(backend, dtype, distribution, shape, prng)
+        results[threads] = _draw(backend, dtype, distribution, shape)
         # One thread never asks for ranges; more split the chunks between them.
         assert bool(seen) == (threads != "1")
         if seen:
@@ -155,6 +158,8 @@ def _traced_peak(call):
 @pytest.mark.parametrize("prng", PRNGS)
 def test_peak_memory_stays_within_a_tenth_of_the_output(distribution, dtype, threads, prng, monkeypatch):
     """NumPy (tracemalloc sees every allocation): <= 1.1x a 64 MiB output, for any thread count."""
+    if prng == "threefry" and (threads == "64" or dtype in ("float64", "complex64")):
+        pytest.skip("threefry runs on one thread on hosts; its narrow dtypes bound it (seconds per case)")
     monkeypatch.setenv("VSCALE_NUM_THREADS", threads)
     itemsize = np.dtype(dtype).itemsize
     count = (64 * 2**20) // itemsize
@@ -223,3 +228,14 @@ def test_device_peak_memory_stays_within_a_tenth_of_the_output(backend, distribu
         peak = torch.cuda.max_memory_allocated() - before
     assert result.shape == shape
     assert peak <= 1.1 * output, f"peak {peak / output:.2f}x the output"
+
+
+def test_the_portable_stream_runs_on_one_host_thread(monkeypatch):
+    """Measured on 2 cores: its ~250 small operations a chunk convoy on the GIL with threads."""
+    seen = []
+    original = engine.run
+    monkeypatch.setattr(engine, "run", lambda job, *a, **k: (seen.append(job.threads), original(job, *a, **k))[1])
+    monkeypatch.setenv("VSCALE_NUM_THREADS", "8")
+    vscale.VarianceScaling(seed=0, prng="threefry")((512, 512))
+    vscale.VarianceScaling(seed=0)((512, 512))
+    assert seen == [1, 8]

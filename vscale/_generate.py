@@ -101,7 +101,9 @@ def generate(
         chunk=chunk,
         output_bytes=count * itemsize,
         device=compute_device,
-        threads=thread_count() if count > 2 * chunk and backend.parallel(device) else 1,
+        # The portable transform is ~250 small operations a chunk: measured on 2 cores, two
+        # threads convoy on the GIL between them and take 1.5x one thread's time.
+        threads=thread_count() if count > 2 * chunk and backend.parallel(device) and not threefry else 1,
         kernel=kernel,
         fused=fused,
     )
