@@ -7,14 +7,16 @@
 #
 # Wheels the GPU machine lacks (it has torch, CuPy, JAX, SciPy, pytest, xdist and no
 # registry) are installed from .gpu-wheels/ when that folder exists:
-#   pip download --only-binary=:all: -d .gpu-wheels array-api-compat array-api-strict hypothesis mpmath
+#   pip download --no-deps --only-binary=:all: -d .gpu-wheels array-api-compat array-api-strict \
+#       hypothesis attrs sortedcontainers mpmath      (then carry it: run(..., carry=[".gpu-wheels"]))
+# (--no-deps: the machine's NumPy, torch and CuPy stay as they are; Dask's tests skip there.)
 # Results go to $OUT (default /tmp/vscale-gpu-check): tests.log, bench.md, bench.json.
 set -u -o pipefail
 OUT=${OUT:-/tmp/vscale-gpu-check}
 mkdir -p "$OUT"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 KERAS_BACKEND=numpy
 if [ -d .gpu-wheels ]; then
-    python -m pip install -q --no-index --find-links .gpu-wheels array-api-compat array-api-strict hypothesis mpmath \
+    python -m pip install -q --no-deps --no-index .gpu-wheels/*.whl \
         2>&1 | tail -2
 fi
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
