@@ -20,6 +20,7 @@ native transform calls the device's ``log``, which is within a few ulps of NumPy
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -280,8 +281,10 @@ class TracingNamespace:
         return self.recording.variable(x._dtype, self.recording.argument(x._dtype, value))
 
 
+@functools.lru_cache(maxsize=128)
 def trace_transform(transform: Any, working: str, apply: Any) -> Recording:
-    """A kernel body ``out = apply(u)`` for the input ``u`` of dtype ``working``."""
+    """A kernel body ``out = apply(u)`` for the input ``u`` of dtype ``working`` (traced once
+    per transform; the recording is shared and must not be changed)."""
     recording = Recording()
     u = Symbol(recording, "u", working)
     result = apply(u, transform, xp=TracingNamespace(recording))
@@ -294,16 +297,29 @@ def trace_portable(key: tuple[int, int], transform: Any, working: str, box: Any,
 
     ``start`` is the kernel's first argument; ``box`` and ``dims`` map region indices to
     positions of the whole call, as :class:`~vscale.backends._threefry.Positions` does.
+    The key's words are the first two kernel arguments (the key schedule is computed in
+    the kernel), so the trace is made once per transform and region and serves every key.
     """
+    shared = _trace_portable(transform, working, box, dims)
+    words = [
+        (name, dtype, _converted(word, dtype)) for (name, dtype, _), word in zip(shared.arguments[:2], key, strict=True)
+    ]
+    return Recording(shared.lines, [*words, *shared.arguments[2:]], shared.count)
+
+
+@functools.lru_cache(maxsize=128)
+def _trace_portable(transform: Any, working: str, box: Any, dims: tuple[int, ...]) -> Recording:
     from ..core import portable, threefry
     from ..core.regions import box_positions
 
     recording = Recording()
     xp = TracingNamespace(recording)
+    key = (Symbol(recording, recording.argument("uint32", 0), "uint32"),
+           Symbol(recording, recording.argument("uint32", 0), "uint32"))  # fmt: skip
     local = recording.variable("int64", "start + (long long)i")
     positions = local if box is None else box_positions(box, dims, local, xp=xp)
     x0, x1 = threefry.split_positions(positions, xp=xp, word=xp.uint32)
-    y0, y1 = threefry.threefry2x32(key, x0, x1, wide=False)
+    y0, y1 = threefry.threefry2x32(key, x0, x1, wide=False)  # type: ignore[arg-type]
     u = threefry.words_to_uniforms(y0, y1, xp=xp, dtype=DType(working), grid="jax")
     result = portable.apply(u, transform, xp=xp)
     recording.lines.append(f"out = {result.name};")
@@ -331,7 +347,11 @@ void kernel(long long n, long long start{arguments}{source}, {_C_TYPES[output]}*
 
 def structure_key(recording: Recording) -> str:
     """What identifies a compiled kernel: the source and the argument types, not their values."""
-    return recording.source() + "|" + recording.signature()
+    return _structure_key(recording.source(), recording.signature())
+
+
+def _structure_key(source: str, signature: str) -> str:
+    return source + "|" + signature
 
 
 def cuda_function(recording: Recording, working: str, output: str, *, indexed: bool) -> str:
@@ -367,7 +387,7 @@ class CupyKernels:
         self._compiled: dict[str, Any] = {}
 
     def _kernel(self, recording: Recording, working: str, indexed: bool) -> Any:
-        key = structure_key(recording) + f"|{working}|{indexed}"
+        key = _structure_key(recording.source(), recording.signature()) + f"|{working}|{indexed}"
         kernel = self._compiled.get(key)
         if kernel is None:
             inputs = ("int64 start, " if indexed else f"{working} u, ") + recording.signature()
