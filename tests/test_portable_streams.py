@@ -533,3 +533,54 @@ def test_fill_a_shard_in_place(backend, layout):
     np.testing.assert_array_equal(backend.to_numpy(local), whole[10:20])
     with pytest.raises(ValueError, match="region's shape"):
         _init().fill_(local, shape=(40, 24), region=(slice(10, 21),))
+
+
+@pytest.mark.parametrize(
+    ("shape", "region"),
+    [((2**40, 2**40), (slice(2**40 - 2, None), slice(0, 3))), ((2**62, 2, 2), (slice(0, 1),))],
+)
+def test_regions_of_shapes_beyond_64_bit_positions_are_refused_by_name(shape, region):
+    init = _init()
+    with pytest.raises(ValueError, match="`shape`.*2\\*\\*63"):
+        init(shape, region=region)
+    assert init._calls == 0
+
+
+def test_regions_at_the_top_of_the_64_bit_positions():
+    """The last positions below 2**63 (high counter word near 2**31), whole rows and single
+    elements, against the same positions drawn through the stream directly."""
+    import array_api_compat.numpy as anp
+
+    from vscale.backends._threefry import ThreefryStream
+
+    shape = (2**31, 2**32 - 1)
+    region = (slice(2**31 - 2, None), slice(2**32 - 4, None, 2))
+    values = _init("uniform", scale=1.0)(shape, "float64", region=region)
+    positions = [r * shape[1] + c for r in (2**31 - 2, 2**31 - 1) for c in (2**32 - 4, 2**32 - 2)]
+    stream = ThreefryStream(threefry.key_of_seed(7), anp, None, np.dtype("float64"), np.uint32, "jax")
+    transform = _init("uniform", scale=1.0)._transform(shape, _init()._fan_layout(), "float64")
+    expected = np.concatenate([portable.apply(stream.draw(p, 1), transform, xp=anp) for p in positions])
+    np.testing.assert_array_equal(values.ravel(), expected)
+
+
+def test_every_float32_draw_of_the_portable_normals():
+    """All 2**23 uniforms JAX's float32 grid has, through both normal transforms: finite,
+    inside the support, and within 3.6 ulp of SciPy's float64 erfinv (exact at float32's
+    resolution; measured 3.58, the float32 polynomial's own bound, as on the native path)."""
+    special = pytest.importorskip("scipy.special")
+    import array_api_compat.numpy as anp
+
+    from vscale._threefry import portable_transform
+
+    f = np.arange(1 << 23, dtype=np.float32) * np.float32(2.0**-23)
+    for kind in ("truncated_normal", "untruncated_normal"):
+        transform = portable_transform(kind, 1.0, 1.0, "float32", "float32")
+        values = portable.apply(f.copy(), transform, xp=anp)
+        assert np.all(np.isfinite(values)) and np.all(np.abs(values) <= transform.bound)
+        if kind == "untruncated_normal":
+            u = f.astype(np.float64) * 2 + transform.low
+        else:
+            u = np.maximum(portable.fused_multiply_add(f.copy(), transform, xp=anp), np.float32(transform.low))
+        exact = special.erfinv(np.asarray(u, np.float64)) * transform.factor
+        spacing = np.spacing(np.abs(exact).astype(np.float32)).astype(np.float64)
+        assert (np.abs(values - exact) / spacing).max() <= 3.6, kind

@@ -74,13 +74,13 @@ def generate(
     chunk = engine.HOST_CHUNK if backend.on_host(device) else engine.DEVICE_CHUNK
     if threefry and backend.on_host(device):
         chunk = max(1, engine.HOST_CHUNK // engine.PORTABLE_SHARE)
+    words = bytes_to_words(key) if threefry else None
     kernel = fused = None
     if count and not is_complex and kernels_enabled():
-        real = working_name(name)
-        if threefry:
-            fused = backend.fused_portable(bytes_to_words(key), transform, real, region, whole, device)
+        if words is not None:
+            fused = backend.fused_portable(words, transform, working_name(name), region, whole, device)
         else:
-            kernel = backend.transform_kernel(transform, real, device)
+            kernel = backend.transform_kernel(transform, working_name(name), device)
     flat = None
     if target is not None:
         alias = backend.flat_alias(target)
@@ -109,28 +109,14 @@ def generate(
     )
     if kernel is not None or fused is not None:
         # One kernel per chunk and no temporaries: chunks as large as the output where it
-        # is written in place, else as large as a workspace of a tenth of the output.
+        # is written in place, else a workspace of KERNEL_WORKSPACE_SHARE of the output.
         writes_in_place = output.view() is not None
-        workspace = int(engine.KERNEL_WORKSPACE_SHARE * job.output_bytes) // (itemsize_of(working_name(name)))
+        workspace = int(engine.KERNEL_WORKSPACE_SHARE * job.output_bytes) // itemsize_of(working_name(name))
         job = replace(job, chunk=count if writes_in_place else max(engine.DEVICE_CHUNK, workspace))
     if count:
         positions = None if region is None else Positions(region, whole, parts)
-        if threefry:
-            word, index = backend.threefry_dtypes(compute_xp, device)
-            stream: Any = ThreefryStream(
-                bytes_to_words(key),
-                compute_xp,
-                compute_device,
-                working,
-                word,
-                "centred" if is_complex else "jax",
-                positions,
-                index,
-            )
-        else:
-            stream = backend.stream(key, device, working, math.prod(whole) * parts)
-            if positions is not None:
-                stream = RegionStream(stream, positions, compute_xp)
+        computed = (compute_xp, compute_device)
+        stream = _stream(backend, key, words, device, computed, working, whole, parts, positions, is_complex)
         engine.run(job, stream, output, xp=compute_xp)
     if target is not None:
         backend.finish_fill(target)
@@ -139,3 +125,26 @@ def generate(
     if flat is None:
         flat = output.result() if count else xp.empty((0,), dtype=native, device=device)
     return backend.finalize(backend.reshape(flat, dims), device)
+
+
+def _stream(
+    backend: Backend,
+    key: bytes,
+    words: tuple[int, int] | None,
+    device: Any,
+    computed: tuple[Any, Any],
+    working: Any,
+    whole: tuple[int, ...],
+    parts: int,
+    positions: Positions | None,
+    is_complex: bool,
+) -> Any:
+    """The call's stream: Threefry of ``words`` where given, else the adapter's native one
+    (drawn by runs of positions for a region).  ``computed`` is ``backend.compute(device)``."""
+    compute_xp, compute_device = computed
+    if words is not None:
+        word, index = backend.threefry_dtypes(compute_xp, device)
+        grid = "centred" if is_complex else "jax"
+        return ThreefryStream(words, compute_xp, compute_device, working, word, grid, positions, index)
+    stream = backend.stream(key, device, working, math.prod(whole) * parts)
+    return stream if positions is None else RegionStream(stream, positions, compute_xp)

@@ -289,7 +289,7 @@ class VarianceScaling:
                     backend.max_empty_extent,
                 )
             if region is not None:
-                self._check_region(backend, resolved)
+                self._check_region(backend, resolved, dims, name)
             plan = (backend, name, native, resolved, self._transform(dims, fan_layout, name), itemsize(name))
             if cache_key is not None:
                 if len(self._plans) >= _PLANS_KEPT:
@@ -303,13 +303,19 @@ class VarianceScaling:
             backend, dims, name, native, resolved, transform, key, size, target, threefry=threefry, region=region
         )
 
-    def _check_region(self, backend: Any, device: Any) -> None:
+    def _check_region(self, backend: Any, device: Any, dims: tuple[int, ...], name: str) -> None:
         if self.prng == "native" and not backend.native_regions(device):
             raise ValueError(
                 f"Argument `region` needs a stream that can seek: the native generator of the "
                 f'{backend.framework_name} backend on {device} draws whole blocks; use prng="threefry".'
             )
         if self.prng == "threefry":
+            positions = math.prod(dims) * (2 if is_complex(name) else 1)
+            if positions > _PORTABLE_POSITIONS:
+                raise ValueError(
+                    f"Argument `shape` has {positions} positions (values, twice for complex dtypes), beyond the "
+                    f"2**63 the portable stream counts in 64-bit integers; received a shape of rank {len(dims)}."
+                )
             compute_xp, _ = backend.compute(device)
             if backend.threefry_dtypes(compute_xp, device)[1] is None:
                 raise ValueError(
@@ -426,6 +432,10 @@ class VarianceScaling:
         args = ", ".join(f"{k}={short_repr(v)}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
 
+
+#: Positions of a call that the portable stream addresses with 64-bit signed integers
+#: (JAX's counters reach 2**64; regions compute positions in int64).
+_PORTABLE_POSITIONS = 2**63
 
 #: Checked call plans an initializer keeps (backend, dtype, device, transform per
 #: shape/dtype/xp/device): repeated calls skip the argument checks that cannot change.
