@@ -328,48 +328,42 @@ def _trace_portable(transform: Any, working: str, box: Any, dims: tuple[int, ...
 
 def c_function(recording: Recording, working: str, output: str, *, indexed: bool) -> str:
     """The body as a C function over ``n`` elements, for testing the traces on the CPU."""
-    arguments = "".join(f", {_C_TYPES[dtype]} {name}" for name, dtype, _ in recording.arguments)
-    source = ", const " + _C_TYPES[working] + "* input" if not indexed else ""
-    body = "\n        ".join(recording.lines)
-    read = "" if indexed else f"{_C_TYPES[working]} u = input[i];"
+    parameters, element = _kernel_parts(recording, working, output, indexed=indexed)
     return f"""#include <math.h>
 #include <stdbool.h>
-void kernel(long long n, long long start{arguments}{source}, {_C_TYPES[output]}* result) {{
+void kernel({parameters}) {{
     for (long long i = 0; i < n; i++) {{
-        {read}
-        {_C_TYPES[output]} out;
-        {body}
-        result[i] = out;
+        {element}
     }}
 }}
 """
-
-
-def structure_key(recording: Recording) -> str:
-    """What identifies a compiled kernel: the source and the argument types, not their values."""
-    return _structure_key(recording.source(), recording.signature())
-
-
-def _structure_key(source: str, signature: str) -> str:
-    return source + "|" + signature
 
 
 def cuda_function(recording: Recording, working: str, output: str, *, indexed: bool) -> str:
     """The body as a plain CUDA kernel (what CuPy compiles, without its indexing wrapper)."""
-    arguments = "".join(f", {_C_TYPES[dtype]} {name}" for name, dtype, _ in recording.arguments)
-    source = ", const " + _C_TYPES[working] + "* input" if not indexed else ""
-    read = "" if indexed else f"{_C_TYPES[working]} u = input[i];"
-    body = "\n        ".join(recording.lines)
-    return f"""extern "C" __global__ void kernel(long long n, long long start{arguments}{source}, {_C_TYPES[output]}* result) {{
+    parameters, element = _kernel_parts(recording, working, output, indexed=indexed)
+    return f"""extern "C" __global__ void kernel({parameters}) {{
     long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
     if (i < n) {{
-        {read}
-        {_C_TYPES[output]} out;
-        {body}
-        result[i] = out;
+        {element}
     }}
 }}
 """
+
+
+def _kernel_parts(recording: Recording, working: str, output: str, *, indexed: bool) -> tuple[str, str]:
+    """The parameter list and the per-element statements shared by the C and CUDA forms."""
+    arguments = "".join(f", {_C_TYPES[dtype]} {name}" for name, dtype, _ in recording.arguments)
+    source = "" if indexed else f", const {_C_TYPES[working]}* input"
+    parameters = f"long long n, long long start{arguments}{source}, {_C_TYPES[output]}* result"
+    read = "" if indexed else f"{_C_TYPES[working]} u = input[i];\n        "
+    body = "\n        ".join(recording.lines)
+    return parameters, f"{read}{_C_TYPES[output]} out;\n        {body}\n        result[i] = out;"
+
+
+def structure_key(recording: Recording) -> str:
+    """What identifies a compiled kernel: the source and the argument types, not their values."""
+    return recording.source() + "|" + recording.signature()
 
 
 #: NVRTC options: no contraction into fused multiply-adds (the core rounds each product);
@@ -387,7 +381,7 @@ class CupyKernels:
         self._compiled: dict[str, Any] = {}
 
     def _kernel(self, recording: Recording, working: str, indexed: bool) -> Any:
-        key = _structure_key(recording.source(), recording.signature()) + f"|{working}|{indexed}"
+        key = structure_key(recording) + f"|{working}|{indexed}"
         kernel = self._compiled.get(key)
         if kernel is None:
             inputs = ("int64 start, " if indexed else f"{working} u, ") + recording.signature()

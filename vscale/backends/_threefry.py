@@ -12,13 +12,12 @@ PCG64 stream): it draws each run of consecutive positions of the chunk and joins
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 from ..core import threefry
-from ..core.regions import Box, box_positions
+from ..core.regions import Box, box_offset, box_positions
 
 Array = Any
 _PAGE = 1 << 32
@@ -29,7 +28,9 @@ class Positions:
 
     def __init__(self, box: Box, dims: tuple[int, ...], parts: int) -> None:
         self.box, self.dims, self.parts = box, dims, parts
-        self.offset = _contiguous_offset(box, dims, parts)
+        # Where the region is a run of the call's positions, they are drawn directly.
+        offset = box_offset(box, dims)
+        self.offset = None if offset is None else parts * offset
 
     def of(self, start: int, count: int, *, xp: Any, index: Any, device: Any = None) -> Array:
         """Global positions of the region's positions ``start .. start + count - 1``."""
@@ -41,21 +42,6 @@ class Positions:
         element *= self.parts
         element += part
         return element
-
-
-def _contiguous_offset(box: Box, dims: tuple[int, ...], parts: int) -> int | None:
-    """``o`` where the region's position ``p`` is the whole call's ``o + p`` (rows of whole
-    rows, with unit steps: Dask blocks and row shards), else None."""
-    leading = 0
-    while leading < len(dims) and box.sizes[leading] == 1:
-        leading += 1
-    for d in range(leading + 1, len(dims)):
-        if box.starts[d] != 0 or box.sizes[d] != dims[d] or (box.steps[d] != 1 and dims[d] > 1):
-            return None
-    if leading < len(dims) and box.steps[leading] != 1 and box.sizes[leading] > 1:
-        return None
-    strides = [math.prod(dims[d + 1 :]) for d in range(len(dims))]
-    return parts * sum(start * stride for start, stride in zip(box.starts, strides, strict=True))
 
 
 class ThreefryStream:

@@ -69,14 +69,36 @@ class Box(NamedTuple):
     sizes: tuple[int, ...]
 
 
+def _strides(dims: tuple[int, ...]) -> list[int]:
+    return [math.prod(dims[d + 1 :]) for d in range(len(dims))]
+
+
+def box_base(box: Box, dims: tuple[int, ...]) -> int:
+    """The flat position in ``dims`` of the box's first element."""
+    return sum(start * stride for start, stride in zip(box.starts, _strides(dims), strict=True))
+
+
+def box_offset(box: Box, dims: tuple[int, ...]) -> int | None:
+    """``o`` where the box's element ``p`` (its own flat index) is element ``o + p`` of
+    ``dims``: a run of whole trailing rows with unit steps (Dask blocks, row shards); else None."""
+    leading = 0
+    while leading < len(dims) and box.sizes[leading] == 1:
+        leading += 1
+    for d in range(leading + 1, len(dims)):
+        if box.starts[d] != 0 or box.sizes[d] != dims[d] or (box.steps[d] != 1 and dims[d] > 1):
+            return None
+    if leading < len(dims) and box.steps[leading] != 1 and box.sizes[leading] > 1:
+        return None
+    return box_base(box, dims)
+
+
 def box_positions(box: Box, dims: tuple[int, ...], local: Array, /, *, xp: Any) -> Array:
     """The flat positions in ``dims`` of the box's elements ``local`` (its own flat indices).
 
     ``local`` is an integer array wide enough for the positions (int64); it is not modified.
     """
-    strides = [math.prod(dims[d + 1 :]) for d in range(len(dims))]
-    base = sum(start * stride for start, stride in zip(box.starts, strides, strict=True))
-    positions = xp.zeros_like(local) + base
+    strides = _strides(dims)
+    positions = xp.zeros_like(local) + box_base(box, dims)
     inner = 1
     for d in reversed(range(len(dims))):
         size, step = box.sizes[d], box.steps[d]

@@ -31,10 +31,6 @@ MASK = 0xFFFFFFFF
 _PARITY = 0x1BD11BDA
 _ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
 
-#: Draw grids: ``"jax"`` gives JAX's uniforms ``m * 2**-mantissa`` in ``[0, 1 - eps]``,
-#: ``"centred"`` the native streams' ``k * eps / 2`` in ``[0, 1 - eps/2]``.
-GRIDS = ("jax", "centred")
-
 
 def threefry2x32(key: tuple[int, int], x0: Array, x1: Array, /, *, wide: bool) -> tuple[Array, Array]:
     """Encrypt the counter words ``(x0, x1)`` under ``key``; returns the output words.
