@@ -7,8 +7,11 @@ are skipped with the reason (torch missing, no CUDA device, CuPy without a GPU d
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,6 +114,11 @@ def _selected(config: pytest.Config) -> tuple[tuple[str, ...], bool]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Compiled host kernels go to a directory of this run (its subprocesses inherit it),
+    # not to the user's cache.
+    if "VSCALE_CACHE_DIR" not in os.environ:
+        os.environ["VSCALE_CACHE_DIR"] = tempfile.mkdtemp(prefix="vscale-test-cache-")
+        atexit.register(shutil.rmtree, os.environ["VSCALE_CACHE_DIR"], ignore_errors=True)
     names, explicit = _selected(config)
     cases = {name: _probe(name) for name in names}
     if explicit:

@@ -429,20 +429,36 @@ def test_regions_of_one_logical_call_tile_the_tensor(backend):
     assert not np.array_equal(rows[0], whole[:, :6])  # the region counted as a call
 
 
-def test_a_region_draws_only_its_own_positions(monkeypatch):
-    """Cost proportional to the region: the stream is asked for exactly its positions."""
-    from vscale.backends import _threefry
+@pytest.mark.parametrize("kernels", ["1", "0"], ids=["compiled", "operations"])
+@pytest.mark.parametrize(
+    "region, size",
+    [((slice(100, 141), slice(None)), 41 * 4096), ((slice(None), slice(1000, 1300)), 4096 * 300)],
+    ids=["rows", "columns"],
+)
+def test_a_region_draws_only_its_own_positions(monkeypatch, kernels, region, size):
+    """Cost proportional to the region: the stream, or the compiled loop, computes exactly its positions."""
+    from vscale.backends import _host_kernels, _threefry
 
+    monkeypatch.setenv("VSCALE_KERNELS", kernels)
     drawn = []
-    original = _threefry.ThreefryStream.draw
+    draw = _threefry.ThreefryStream.draw
+    portable = _host_kernels.HostKernels.portable
 
-    def spy(self, start, count, out=None, *, normal=False):
+    def spy_draw(self, start, count, out=None, *, normal=False):
         drawn.append(count)
-        return original(self, start, count, out, normal=normal)
+        return draw(self, start, count, out, normal=normal)
 
-    monkeypatch.setattr(_threefry.ThreefryStream, "draw", spy)
-    _init()((4096, 4096), "float32", region=(slice(100, 141), slice(None)))
-    assert sum(drawn) == 41 * 4096
+    def spy_portable(self, *args):
+        fill = portable(self, *args)
+        if fill is None:
+            return None
+        return lambda start, count, out: (drawn.append(count), fill(start, count, out))[1]
+
+    _init()((3, 4096), "float32")  # compiled (and checked) before counting
+    monkeypatch.setattr(_threefry.ThreefryStream, "draw", spy_draw)
+    monkeypatch.setattr(_host_kernels.HostKernels, "portable", spy_portable)
+    _init()((4096, 4096), "float32", region=region)
+    assert sum(drawn) == size
 
 
 @pytest.mark.parametrize("region", REGIONS[:3], ids=str)

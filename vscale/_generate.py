@@ -107,7 +107,11 @@ def generate(
         kernel=kernel,
         fused=fused,
     )
-    if kernel is not None or fused is not None:
+    if (kernel is not None or fused is not None) and backend.on_host(device):
+        # A compiled loop that releases the GIL: chunks for the threads, no temporaries.
+        threads = thread_count() if backend.parallel(device) else 1
+        job = replace(job, chunk=engine.HOST_KERNEL_CHUNK, threads=threads)
+    elif kernel is not None or fused is not None:
         # One kernel per chunk and no temporaries: chunks as large as the output where it
         # is written in place, else a workspace of KERNEL_WORKSPACE_SHARE of the output.
         writes_in_place = output.view() is not None

@@ -28,6 +28,19 @@ import numpy as np
 
 _C_TYPES = {"float32": "float", "float64": "double", "uint32": "unsigned int", "int64": "long long", "bool": "bool"}
 _CUPY_TYPES = {"float32": "float32", "float64": "float64", "uint32": "uint32", "int64": "int64", "bool": "bool"}
+#: Conversions to floating types that the preamble spells out (see :data:`PREAMBLE`).
+_CONVERSIONS = {"uint32": "vs_of_uint32", "bool": "vs_of_bool"}
+#: Definitions every compiled form starts with.  They spell operations so that the C
+#: compiler vectorizes them and they keep NumPy's results: ``maximum``/``minimum`` as
+#: NumPy selects (the first operand on ties; no NaN reaches them, the transforms' inputs
+#: are finite by construction) rather than ``fmax``, a library call; a ``uint32`` through
+#: ``int32`` halves in ``double`` (exact: below 2**53), rounded once to the target type,
+#: since x86 vector units convert only signed integers; a comparison's 0/1 by selection.
+PREAMBLE = """#define vs_max(a, b) ((a) >= (b) ? (a) : (b))
+#define vs_min(a, b) ((a) <= (b) ? (a) : (b))
+#define vs_of_uint32(T, x) ((T)((double)(int)((x) >> 1) * 2.0 + (double)(int)((x) & 1u)))
+#define vs_of_bool(T, x) ((x) ? (T)1 : (T)0)
+"""
 #: What ``x.shape[0]`` reports while tracing: large, so size-dependent choices take their bulk path.
 _TRACED_LENGTH = 1 << 40
 
@@ -242,12 +255,17 @@ class TracingNamespace:
         return np.iinfo(str(dtype))
 
     def astype(self, x: Symbol, dtype: Any) -> Symbol:
-        return self.recording.variable(str(dtype), f"({_C_TYPES[str(dtype)]}){x.name}")
+        target = str(dtype)
+        if x._dtype in _CONVERSIONS and target.startswith("float"):
+            return self.recording.variable(target, f"{_CONVERSIONS[x._dtype]}({_C_TYPES[target]}, {x.name})")
+        return self.recording.variable(target, f"({_C_TYPES[target]}){x.name}")
 
     def _function(self, name: str, x: Symbol, *others: Any) -> Symbol:
         float32 = x._dtype == "float32"
-        call = {"sqrt": "sqrt", "log": "log", "abs": "fabs", "fmax": "fmax", "fmin": "fmin"}[name]
         operands = ", ".join([x.name, *(x._operand(o) for o in others)])
+        if name in ("vs_max", "vs_min"):  # the preamble's macros, typed by their operands
+            return self.recording.variable(x._dtype, f"{name}({operands})")
+        call = {"sqrt": "sqrt", "log": "log", "abs": "fabs"}[name]
         return self.recording.variable(x._dtype, f"{call}{'f' if float32 else ''}({operands})")
 
     def sqrt(self, x: Symbol) -> Symbol:
@@ -260,10 +278,10 @@ class TracingNamespace:
         return self._function("abs", x)
 
     def maximum(self, x: Symbol, y: Any) -> Symbol:
-        return self._function("fmax", x, y)
+        return self._function("vs_max", x, y)
 
     def minimum(self, x: Symbol, y: Any) -> Symbol:
-        return self._function("fmin", x, y)
+        return self._function("vs_min", x, y)
 
     def clip(self, x: Symbol, low: Any, high: Any) -> Symbol:
         return self.minimum(self.maximum(x, low), high)
@@ -331,6 +349,7 @@ def c_function(recording: Recording, working: str, output: str, *, indexed: bool
     parameters, element = _kernel_parts(recording, working, output, indexed=indexed)
     return f"""#include <math.h>
 #include <stdbool.h>
+{PREAMBLE}
 void kernel({parameters}) {{
     for (long long i = 0; i < n; i++) {{
         {element}
@@ -342,7 +361,8 @@ void kernel({parameters}) {{
 def cuda_function(recording: Recording, working: str, output: str, *, indexed: bool) -> str:
     """The body as a plain CUDA kernel (what CuPy compiles, without its indexing wrapper)."""
     parameters, element = _kernel_parts(recording, working, output, indexed=indexed)
-    return f"""extern "C" __global__ void kernel({parameters}) {{
+    return f"""{PREAMBLE}
+extern "C" __global__ void kernel({parameters}) {{
     long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
     if (i < n) {{
         {element}
@@ -391,6 +411,7 @@ class CupyKernels:
                 recording.source(),
                 "vscale_portable" if indexed else "vscale_transform",
                 options=NVRTC_OPTIONS,
+                preamble=PREAMBLE,
             )
             self._compiled[key] = kernel
         return kernel

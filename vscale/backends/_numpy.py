@@ -1,4 +1,8 @@
-"""NumPy adapter: the host PCG64 stream, written straight into the output's chunks."""
+"""NumPy adapter: the host PCG64 stream, written straight into the output's chunks.
+
+The portable stream runs as a compiled loop where a C compiler is installed
+(:mod:`vscale.backends._host_kernels`), else as the core's NumPy operations.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ._base import Backend, device_error
+from ._host_kernels import portable_fill
 
 
 class NumpyBackend(Backend):
@@ -23,6 +28,11 @@ class NumpyBackend(Backend):
 
     def parallel(self, device: Any) -> bool:
         return True  # NumPy's generators and ufuncs release the GIL
+
+    def fused_portable(
+        self, key: tuple[int, int], transform: Any, working: str, region: Any, dims: tuple[int, ...], device: Any
+    ) -> Any | None:
+        return portable_fill(key, transform, working, region, dims)
 
     def flat_alias(self, array: Any) -> Any | None:
         return array.reshape(-1) if array.flags.c_contiguous else None

@@ -22,6 +22,7 @@ from ..core.transforms import apply
 from ._base import Backend, device_error
 from ._blocks import BlockStream
 from ._derive import key_from_words
+from ._host_kernels import portable_fill
 from ._kernels import CupyKernels
 from ._numpy import has_overlap
 from ._pcg import PCG64Stream
@@ -169,6 +170,8 @@ class TorchBackend(Backend):
     def fused_portable(
         self, key: tuple[int, int], transform: Any, working: str, region: Any, dims: tuple[int, ...], device: Any
     ) -> Any | None:
+        if device.type == "cpu":  # NumPy views of the tensor: the host's compiled loop
+            return portable_fill(key, transform, working, region, dims)
         kernels = self._cuda_kernels(device)
         if kernels is None:
             return None

@@ -38,6 +38,9 @@ HOST_CHUNK = 1 << 16
 #: The portable transforms hold about three times the native ones' temporaries: a
 #: quarter of the host chunk keeps them in the same cache.
 PORTABLE_SHARE = 4
+#: Values per chunk of a compiled host loop (one call per chunk, a few microseconds):
+#: 1 MiB of float32, large enough to hide the call, small enough to share among threads.
+HOST_KERNEL_CHUNK = 1 << 18
 #: Values per chunk on accelerators and functional namespaces, where each operation is
 #: a kernel launch or a new array: few, large chunks (16 MiB of float32).
 DEVICE_CHUNK = 1 << 22
@@ -163,13 +166,15 @@ def _ranges(job: Job, stream: Stream, xp: Any) -> list[tuple[int, int]]:
 
 def temporaries(job: Job, stream: Stream, working_bytes: int) -> int:
     """Chunks of temporaries one thread holds for ``job`` (see :data:`TEMPORARIES`)."""
+    narrow = job.output_bytes < job.count * working_bytes  # float16, bfloat16 outputs
+    if job.fused is not None:  # no draws in memory: only the narrow output's workspace
+        return NARROW_OUTPUT if narrow else 0
     own = getattr(stream, "temporaries", 0)
     if job.complex_dtype is not None:
         return TEMPORARIES["complex"] + own
     kind = "portable" if isinstance(job.transform, PortableTransform) else job.transform.kind
     if kind == "untruncated_normal" and stream.normals:
         kind = "uniform"  # scaled in place
-    narrow = job.output_bytes < job.count * working_bytes  # float16, bfloat16 outputs
     return TEMPORARIES[kind] + own + (NARROW_OUTPUT if narrow else 0)
 
 
