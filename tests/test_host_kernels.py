@@ -36,7 +36,7 @@ def _values(backend, shape, dtype, distribution, kernels, monkeypatch, **call):
     init = vscale.VarianceScaling(1.5, "fan_avg", distribution, seed=2024, prng="threefry")
     init((2, 2), dtype, xp=backend.module, device=backend.device)  # call 0; the compared one is call 1
     result = init(shape, dtype, xp=backend.module, device=backend.device, **call)
-    return backend.to_numpy(result, np.float64 if dtype != "float16" else np.float32)
+    return backend.to_numpy(result, np.float64)
 
 
 class _Calls:
@@ -59,7 +59,7 @@ class _Calls:
 
 
 @needs_compiler
-@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64"])
 @pytest.mark.parametrize("distribution", DISTRIBUTIONS)
 def test_compiled_loop_gives_the_operations_bits(backend, distribution, dtype, monkeypatch):
     _host(backend)
@@ -256,3 +256,17 @@ def test_a_new_cache_directory_is_private(tmp_path, monkeypatch):
     assert _host_kernels.HostKernels().portable((1, 2), transform, "float32") is not None
     assert stat.S_IMODE((tmp_path / "new" / "vscale").stat().st_mode) == 0o700
     assert len(list((tmp_path / "new" / "vscale").glob("vscale_*.so"))) == 1
+
+
+@needs_compiler
+def test_the_loop_refuses_an_array_it_cannot_write_safely():
+    transform = portable_transform("uniform", 1.0, 10.0, "float32", "float32")
+    fill = _host_kernels.HostKernels().portable((1, 2), transform, "float32")
+    for bad in (np.empty(10, np.float64), np.empty(20, np.float32)[::2], np.empty(5, np.float32)):
+        with pytest.raises(ValueError, match="writable contiguous float32 array of 10 values"):
+            fill(0, 10, bad)
+    readonly = np.empty(10, np.float32)
+    readonly.flags.writeable = False
+    with pytest.raises(ValueError, match="writable contiguous"):
+        fill(0, 10, readonly)
+    assert fill(0, 10, None).shape == (10,)

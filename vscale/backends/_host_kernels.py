@@ -40,7 +40,12 @@ import numpy as np
 from ..core.regions import box_offset, box_positions
 from . import _kernels
 
-_CTYPES: dict[str, Any] = {"float32": ctypes.c_float, "float64": ctypes.c_double, "uint32": ctypes.c_uint32, "int64": ctypes.c_int64}
+_CTYPES: dict[str, Any] = {
+    "float32": ctypes.c_float,
+    "float64": ctypes.c_double,
+    "uint32": ctypes.c_uint32,
+    "int64": ctypes.c_int64,
+}
 #: IEEE semantics kept (no contraction into FMA, no fast math); errno and traps off so
 #: that ``sqrt`` is an instruction and selections vectorize.  Neither changes a result.
 FLAGS = ("-O3", "-std=c99", "-ffp-contract=off", "-fno-fast-math", "-fno-math-errno", "-fno-trapping-math")
@@ -122,7 +127,8 @@ def cache_directory() -> Path:
 class HostKernel:
     """One compiled portable kernel: ``fill(start, count, out)`` for contiguous float ``out``."""
 
-    def __init__(self, library: ctypes.CDLL, recording: _kernels.Recording) -> None:
+    def __init__(self, library: ctypes.CDLL, recording: _kernels.Recording, working: str) -> None:
+        self.dtype = np.dtype(working)
         self.function = library.kernel
         types = [_CTYPES[dtype] for _, dtype, _ in recording.arguments]
         self.function.argtypes = [ctypes.c_longlong, ctypes.c_longlong, *types, ctypes.c_void_p]
@@ -131,9 +137,15 @@ class HostKernel:
 
     def bind(self, key: tuple[int, int], constants: tuple[Any, ...]) -> Any:
         """``fill(start, count, out)`` for ``key``'s words and the transform's ``constants``."""
-        function = self.function
+        function, dtype = self.function, self.dtype
 
-        def fill(start: int, count: int, out: np.ndarray) -> np.ndarray:
+        def fill(start: int, count: int, out: np.ndarray | None) -> np.ndarray:
+            if out is None:
+                out = np.empty(count, dtype=dtype)
+            # The loop writes through a raw pointer: anything but room for ``count``
+            # contiguous values of the working dtype would corrupt memory.
+            if out.dtype != dtype or not out.flags.c_contiguous or not out.flags.writeable or out.size < count:
+                raise ValueError(f"a compiled kernel needs a writable contiguous {dtype} array of {count} values")
             function(count, start, *key, *constants, out.ctypes.data)
             return out
 
@@ -179,11 +191,11 @@ class HostKernels:
         name = "vscale_" + hashlib.sha256(identity.encode()).hexdigest()[:32]
         directory = cache_directory()
         library = directory / f"{name}.so"
-        kernel = _open(library, recording)
+        kernel = _open(library, recording, working)
         if kernel is None:
             if not _compile(cc, flags, source, library):
                 return None
-            kernel = _open(library, recording)
+            kernel = _open(library, recording, working)
         if kernel is not None and not _agrees(kernel, recording, working, transform):
             warnings.warn(
                 f"vscale: the C compiler {cc} does not keep IEEE arithmetic (its portable kernel differs from "
@@ -195,11 +207,11 @@ class HostKernels:
         return kernel
 
 
-def _open(library: Path, recording: _kernels.Recording) -> HostKernel | None:
+def _open(library: Path, recording: _kernels.Recording, working: str) -> HostKernel | None:
     if not library.exists():
         return None
     try:
-        return HostKernel(ctypes.CDLL(str(library)), recording)
+        return HostKernel(ctypes.CDLL(str(library)), recording, working)
     except (OSError, AttributeError):  # a truncated or foreign file: compiled again
         library.unlink(missing_ok=True)
         return None

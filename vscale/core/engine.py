@@ -38,9 +38,9 @@ HOST_CHUNK = 1 << 16
 #: The portable transforms hold about three times the native ones' temporaries: a
 #: quarter of the host chunk keeps them in the same cache.
 PORTABLE_SHARE = 4
-#: Values per chunk of a compiled host loop (one call per chunk, a few microseconds):
-#: 1 MiB of float32, large enough to hide the call, small enough to share among threads.
-HOST_KERNEL_CHUNK = 1 << 18
+#: Values per chunk of a compiled host loop: a call costs a few microseconds, under 2%
+#: of a chunk's time, and a narrow output's workspace stays cache-sized.
+HOST_KERNEL_CHUNK = 1 << 16
 #: Values per chunk on accelerators and functional namespaces, where each operation is
 #: a kernel launch or a new array: few, large chunks (16 MiB of float32).
 DEVICE_CHUNK = 1 << 22
