@@ -129,15 +129,21 @@ class HostKernel:
 
     def __init__(self, library: ctypes.CDLL, recording: _kernels.Recording, working: str) -> None:
         self.dtype = np.dtype(working)
+        # Arguments are passed as prepared ctypes objects, without ``argtypes``: converting
+        # some 50 Python numbers on every call would cost more than a row of a region.
         self.function = library.kernel
-        types = [_CTYPES[dtype] for _, dtype, _ in recording.arguments]
-        self.function.argtypes = [ctypes.c_longlong, ctypes.c_longlong, *types, ctypes.c_void_p]
         self.function.restype = None
+        self.types = [_CTYPES[dtype] for _, dtype, _ in recording.arguments]
         self._library = library  # kept alive with the function
+
+    def constants(self, values: list[Any]) -> tuple[Any, ...]:
+        """The transform's argument values (all but the key's two words) as ctypes objects."""
+        return tuple(kind(value) for kind, value in zip(self.types[2:], values, strict=True))
 
     def bind(self, key: tuple[int, int], constants: tuple[Any, ...]) -> Any:
         """``fill(start, count, out)`` for ``key``'s words and the transform's ``constants``."""
         function, dtype = self.function, self.dtype
+        arguments = (self.types[0](key[0]), self.types[1](key[1]), *constants)
 
         def fill(start: int, count: int, out: np.ndarray | None) -> np.ndarray:
             if out is None:
@@ -146,7 +152,8 @@ class HostKernel:
             # contiguous values of the working dtype would corrupt memory.
             if out.dtype != dtype or not out.flags.c_contiguous or not out.flags.writeable or out.size < count:
                 raise ValueError(f"a compiled kernel needs a writable contiguous {dtype} array of {count} values")
-            function(count, start, *key, *constants, out.ctypes.data)
+            address = ctypes.c_void_p(out.__array_interface__["data"][0])
+            function(ctypes.c_longlong(count), ctypes.c_longlong(start), *arguments, address)
             return out
 
         return fill
@@ -175,7 +182,9 @@ class HostKernels:
         if structure not in self._loaded:
             self._loaded[structure] = self._load(recording, working, transform)
         # The key's words are the first two arguments; the others are the transform's.
-        found = self._loaded[structure], tuple(value.item() for value in recording.values()[2:])
+        kernel = self._loaded[structure]
+        values = [value.item() for value in recording.values()[2:]]
+        found = kernel, () if kernel is None else kernel.constants(values)
         if len(self._bound) >= _BOUND:
             self._bound.clear()
         self._bound[(transform, working)] = found
@@ -246,7 +255,7 @@ def _agrees(kernel: HostKernel, recording: _kernels.Recording, working: str, tra
     values = [value.item() for value in recording.values()]
     key = (values[0], values[1])
     stream = ThreefryStream(key, anp, None, np.dtype(working), np.uint32, "jax")
-    fill = kernel.bind(key, tuple(values[2:]))
+    fill = kernel.bind(key, kernel.constants(values[2:]))
     for start in (0, (1 << 32) - _CHECKED // 2):
         expected = np.asarray(portable.apply(stream.draw(start, _CHECKED), transform, xp=anp))
         values = fill(start, _CHECKED, np.empty(_CHECKED, dtype=working))
