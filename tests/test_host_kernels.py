@@ -270,3 +270,35 @@ def test_the_loop_refuses_an_array_it_cannot_write_safely():
     with pytest.raises(ValueError, match="writable contiguous"):
         fill(0, 10, readonly)
     assert fill(0, 10, None).shape == (10,)
+
+
+@needs_compiler
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # JAX's at-fork warning
+def test_a_fork_while_another_thread_compiles_does_not_hang(tmp_path, monkeypatch):
+    """The parent's kernel lock is held (as during a compilation) when it forks: the child
+    still computes, with its own lock."""
+    monkeypatch.setenv("VSCALE_CACHE_DIR", str(tmp_path))
+    expected = vscale.VarianceScaling(seed=21, prng="threefry")((30, 40))
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    with _host_kernels.HOST_KERNELS._lock:
+        child = context.Process(target=_child_new_transform, args=(queue,))
+        child.start()
+        values = queue.get(timeout=120)
+        child.join(timeout=60)
+    assert child.exitcode == 0
+    np.testing.assert_array_equal(values, expected)
+
+
+def _child_new_transform(queue):
+    _host_kernels.HOST_KERNELS._bound.clear()  # a transform the child must look up under the lock
+    queue.put(vscale.VarianceScaling(seed=21, prng="threefry")((30, 40)))
+
+
+def test_without_a_home_directory_kernels_go_to_a_private_temporary_one(monkeypatch):
+    monkeypatch.delenv("VSCALE_CACHE_DIR", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setattr(_host_kernels.Path, "home", classmethod(lambda cls: _host_kernels.Path("~")))
+    directory = _host_kernels.cache_directory()
+    assert directory.is_absolute() and directory.name.startswith("vscale-kernels-")
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700

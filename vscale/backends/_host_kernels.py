@@ -117,6 +117,8 @@ def cache_directory() -> Path:
         base = Path(configured)
     else:
         base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "vscale"
+    if not base.is_absolute():  # no home directory to resolve "~" against
+        return _scratch()
     try:
         base.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError:
@@ -215,6 +217,10 @@ class HostKernels:
             return None
         return kernel
 
+    def after_fork(self) -> None:
+        """A new lock in a forked child: a thread of the parent may have held this one."""
+        self._lock = threading.Lock()
+
 
 def _open(library: Path, recording: _kernels.Recording, working: str) -> HostKernel | None:
     if not library.exists():
@@ -266,6 +272,8 @@ def _agrees(kernel: HostKernel, recording: _kernels.Recording, working: str, tra
 
 #: The process's kernels (compiled libraries are shared by every initializer).
 HOST_KERNELS = HostKernels()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=HOST_KERNELS.after_fork)
 
 
 #: Shortest run of consecutive positions that a region's chunk gives the compiled kernel
