@@ -230,14 +230,19 @@ def _child_values(queue):
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # JAX's at-fork warning
 def test_loaded_kernels_work_in_child_processes(method):
     expected = vscale.VarianceScaling(seed=9, prng="threefry")((50, 70))  # loaded here before the fork
+    np.testing.assert_array_equal(_in_child(method, _child_values), expected)
+
+
+def _in_child(method, target):
+    """What ``target(queue)`` puts in the queue, run in a child process started by ``method``."""
     context = multiprocessing.get_context(method)
     queue = context.Queue()
-    child = context.Process(target=_child_values, args=(queue,))
+    child = context.Process(target=target, args=(queue,))
     child.start()
     values = queue.get(timeout=120)
     child.join(timeout=60)
     assert child.exitcode == 0
-    np.testing.assert_array_equal(values, expected)
+    return values
 
 
 def test_kernels_can_be_turned_off(monkeypatch):
@@ -279,14 +284,8 @@ def test_a_fork_while_another_thread_compiles_does_not_hang(tmp_path, monkeypatc
     still computes, with its own lock."""
     monkeypatch.setenv("VSCALE_CACHE_DIR", str(tmp_path))
     expected = vscale.VarianceScaling(seed=21, prng="threefry")((30, 40))
-    context = multiprocessing.get_context("fork")
-    queue = context.Queue()
     with _host_kernels.HOST_KERNELS._lock:
-        child = context.Process(target=_child_new_transform, args=(queue,))
-        child.start()
-        values = queue.get(timeout=120)
-        child.join(timeout=60)
-    assert child.exitcode == 0
+        values = _in_child("fork", _child_new_transform)
     np.testing.assert_array_equal(values, expected)
 
 
