@@ -78,6 +78,7 @@ REGIONS = {
     "rows": (slice(17, 140), slice(None)),  # one run of positions
     "long columns": (slice(3, 90), slice(100, 900)),  # rows of 800: the loop once per row
     "strided": (slice(0, 200, 3), slice(5, 1000, 2)),  # no runs: the operations
+    "reversed rows": (slice(150, 10, -2), slice(100, 900)),  # a negative leading step, rows of 800
 }
 
 
@@ -301,3 +302,59 @@ def test_without_a_home_directory_kernels_go_to_a_private_temporary_one(monkeypa
     directory = _host_kernels.cache_directory()
     assert directory.is_absolute() and directory.name.startswith("vscale-kernels-")
     assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+
+
+def _compiled_and_operations(monkeypatch, shape, dtype, distribution, **call):
+    """The same call (call 0 of a fresh initializer) through the compiled loop and through
+    the operations, and the values the loop computed."""
+
+    def init():
+        return vscale.VarianceScaling(0.7, "fan_out", distribution, seed=2**62 + 5, prng="threefry")
+
+    init()(shape, dtype, **call)  # the kernel compiled and checked before counting
+    results = []
+    for kernels in ("1", "0"):
+        monkeypatch.setenv("VSCALE_KERNELS", kernels)
+        calls = _Calls(monkeypatch)
+        results.append((init()(shape, dtype, **call), calls.values))
+        monkeypatch.undo()
+    (compiled, computed), (operations, _) = results
+    return compiled, operations, computed
+
+
+@needs_compiler
+def test_a_three_dimensional_region_by_rows(monkeypatch):
+    region = (slice(1, 5), slice(40, 2, -3), slice(20, 280))
+    compiled, operations, computed = _compiled_and_operations(
+        monkeypatch, (6, 50, 300), "float64", "untruncated_normal", region=region
+    )
+    assert compiled.shape == (4, 13, 260) and computed == compiled.size
+    np.testing.assert_array_equal(compiled, operations)
+
+
+@needs_compiler
+@pytest.mark.parametrize(
+    ("shape", "region"),
+    [
+        ((2**62, 2), (slice(2**62 - 200, None),)),  # one run ending at position 2**63 - 1
+        ((2**31, 2**32 - 1), (slice(2**31 - 2, None), slice(2**32 - 301, 2**32 - 1))),  # rows of 300
+    ],
+    ids=["run", "rows"],
+)
+def test_the_compiled_loop_at_the_top_of_the_64_bit_positions(monkeypatch, shape, region):
+    """High counter words near 2**31, positions near 2**63: int64 arithmetic in the loop."""
+    compiled, operations, computed = _compiled_and_operations(
+        monkeypatch, shape, "float32", "truncated_normal", region=region
+    )
+    assert computed == compiled.size > 0
+    np.testing.assert_array_equal(compiled, operations)
+
+
+@needs_compiler
+@pytest.mark.parametrize("distribution", ["truncated_normal", "untruncated_normal"])
+def test_two_to_the_24_values_of_the_compiled_loop(monkeypatch, distribution):
+    """Every bit of 2**24 float32 values (the FMA emulation's ties, the log's range
+    reduction, the tails) against the operations."""
+    compiled, operations, computed = _compiled_and_operations(monkeypatch, (4096, 4096), "float32", distribution)
+    assert computed == 4096 * 4096
+    np.testing.assert_array_equal(compiled.view(np.uint32), operations.view(np.uint32))

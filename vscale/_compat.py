@@ -7,6 +7,7 @@ through ``sys.modules`` inside array-api-compat.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from array_api_compat import (
@@ -36,9 +37,18 @@ __all__ = [
     "is_numpy_namespace",
     "is_torch_array",
     "is_torch_namespace",
+    "is_dtensor",
     "is_writeable_array",
     "standard_namespace",
 ]
+
+
+def is_dtensor(array: Any) -> bool:
+    """Whether ``array`` is a ``torch.distributed.tensor.DTensor`` (imports nothing: a
+    DTensor can only exist once its module is loaded)."""
+    api = sys.modules.get("torch.distributed.tensor")
+    dtensor = getattr(api, "DTensor", None)
+    return dtensor is not None and isinstance(array, dtensor)
 
 
 def standard_namespace(module: Any) -> Any:

@@ -26,7 +26,8 @@ from .core.transforms import Transform
 
 
 def kernels_enabled() -> bool:
-    """Fused GPU kernels unless ``VSCALE_KERNELS=0`` (the core's operations then run there too)."""
+    """Fused kernels (GPU, and the CPU's compiled portable loop) unless ``VSCALE_KERNELS=0``
+    (the core's operations then run instead)."""
     return os.environ.get("VSCALE_KERNELS", "1").strip() != "0"
 
 
@@ -101,8 +102,8 @@ def generate(
         chunk=chunk,
         output_bytes=count * itemsize,
         device=compute_device,
-        # The portable transform is ~250 small operations a chunk: measured on 2 cores, two
-        # threads convoy on the GIL between them and take 1.5x one thread's time.
+        # As array operations the portable stream is ~190 small passes a chunk: measured on 2
+        # cores, two threads convoy on the GIL between them and take 1.5x one thread's time.
         threads=thread_count() if count > 2 * chunk and backend.parallel(device) and not threefry else 1,
         kernel=kernel,
         fused=fused,

@@ -11,7 +11,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._compat import array_namespace, device, is_array_api_obj, is_jax_array, is_torch_array, is_writeable_array
+from ._compat import (
+    array_namespace,
+    device,
+    is_array_api_obj,
+    is_dtensor,
+    is_jax_array,
+    is_torch_array,
+    is_writeable_array,
+)
 from ._validation import validate_region, validate_shape
 from .backends import get_backend
 
@@ -34,7 +42,7 @@ def fill(
     With ``shape`` (the global shape) and ``region``, ``array`` is that region of the call.
     A ``torch.distributed`` DTensor is filled shard by shard (:func:`vscale.torch.fill_shard_`).
     """
-    if _is_dtensor(array):
+    if is_dtensor(array):
         if shape is not None or region is not None:
             raise ValueError(
                 "Arguments `shape` and `region` must be None for a DTensor: its global shape and placements "
@@ -62,12 +70,6 @@ def fill(
         dims, arr.dtype, array_namespace(arr), device(arr), layout, generator, target=arr, region=box
     )
     return filled
-
-
-def _is_dtensor(array: Any) -> bool:
-    return any(
-        cls.__name__ == "DTensor" and cls.__module__.startswith("torch.distributed") for cls in type(array).__mro__
-    )
 
 
 def prepare(array: Any) -> None:

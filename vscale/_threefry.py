@@ -27,9 +27,6 @@ from .core.portable import PortableTransform
 from .core.threefry import fold_in, key_of_seed
 from .core.transforms import Kind
 
-#: The Threefry key's words travel as 8 bytes (big-endian words) through the call's plumbing.
-KEY_BYTES = 8
-
 
 def call_key(seed: int, call: int) -> bytes:
     """The key of call ``call`` of an initializer with ``seed``, as 8 bytes."""

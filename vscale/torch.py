@@ -28,7 +28,7 @@ import numbers
 import sys
 from typing import Any, Literal, NamedTuple, cast
 
-from ._compat import array_namespace
+from ._compat import array_namespace, is_dtensor
 from ._inplace import fill, prepare
 from ._registry import get
 from ._validation import short_repr, validate_shape
@@ -315,10 +315,9 @@ def _target(tensor: Any, subject: str) -> _Target:
 def _dtensor_target(tensor: Any, subject: str) -> _Target | None:
     """The local shard of a DTensor and where it lies in the global tensor, or ``None`` for
     anything that is not a DTensor.  ``subject`` names the tensor in error messages."""
-    api: Any = sys.modules.get("torch.distributed.tensor")
-    dtensor = getattr(api, "DTensor", None)
-    if dtensor is None or not isinstance(tensor, dtensor):
+    if not is_dtensor(tensor):
         return None
+    api: Any = sys.modules["torch.distributed.tensor"]
     torch = sys.modules["torch"]
     placements = tuple(tensor.placements)
     # FSDP2 with tensor parallelism interleaves chunks (_StridedShard): not one box of the tensor.
@@ -394,8 +393,7 @@ def _check_shard_stream(init: VarianceScaling, target: _Target, subject: str) ->
 def _write(
     init: VarianceScaling, target: _Target, layout: Any, generator: Any = None, subject: str = "Argument `tensor`"
 ) -> None:
-    prepare(target.local)
-    _check_shard_stream(init, target, subject)
+    _check_shard_stream(init, target, subject)  # a piece is a DTensor's shard or already prepared
     fill(init, target.local, layout, generator, target.shape, target.region)
 
 

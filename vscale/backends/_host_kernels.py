@@ -264,8 +264,8 @@ def _agrees(kernel: HostKernel, recording: _kernels.Recording, working: str, tra
     fill = kernel.bind(key, kernel.constants(values[2:]))
     for start in (0, (1 << 32) - _CHECKED // 2):
         expected = np.asarray(portable.apply(stream.draw(start, _CHECKED), transform, xp=anp))
-        values = fill(start, _CHECKED, np.empty(_CHECKED, dtype=working))
-        if not np.array_equal(values.view(np.uint8), expected.view(np.uint8)):
+        computed = fill(start, _CHECKED, np.empty(_CHECKED, dtype=working))
+        if not np.array_equal(computed.view(np.uint8), expected.view(np.uint8)):
             return False
     return True
 
@@ -287,15 +287,16 @@ def portable_fill(key: tuple[int, int], transform: Any, working: str, region: An
     Whole calls and regions that are one run of the call's positions take the kernel
     directly; other regions take it once per row of at least :data:`MIN_RUN` values.
     """
+    offset = None if region is None else box_offset(region, dims)
+    by_rows = region is not None and offset is None
+    run = (region.sizes[-1] if region.steps[-1] == 1 else 1) if by_rows else 0
+    if by_rows and run < MIN_RUN:
+        return None  # rows too short for a call each: the operations, and no compilation
     fill = HOST_KERNELS.portable(key, transform, working)
     if fill is None or region is None:
         return fill
-    offset = box_offset(region, dims)
     if offset is not None:
         return lambda start, count, out: fill(offset + start, count, out)
-    run = region.sizes[-1] if region.steps[-1] == 1 else 1
-    if run < MIN_RUN:
-        return None
 
     def fill_rows(start: int, count: int, out: np.ndarray) -> np.ndarray:
         first_row = start - start % run
