@@ -7,11 +7,8 @@ are skipped with the reason (torch missing, no CUDA device, CuPy without a GPU d
 
 from __future__ import annotations
 
-import atexit
 import importlib
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,11 +111,6 @@ def _selected(config: pytest.Config) -> tuple[tuple[str, ...], bool]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # Compiled host kernels go to a directory of this run (its subprocesses inherit it),
-    # not to the user's cache.
-    if "VSCALE_CACHE_DIR" not in os.environ:
-        os.environ["VSCALE_CACHE_DIR"] = tempfile.mkdtemp(prefix="vscale-test-cache-")
-        atexit.register(shutil.rmtree, os.environ["VSCALE_CACHE_DIR"], ignore_errors=True)
     names, explicit = _selected(config)
     cases = {name: _probe(name) for name in names}
     if explicit:
@@ -132,6 +124,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" not in metafunc.fixturenames:
         return
     cases = metafunc.config._vscale_backends  # type: ignore[attr-defined]
+    # @pytest.mark.backends("numpy", "torch:cpu"): a test of what only those backends have
+    # (the host kernels) is not generated for the others, rather than skipped on each.
+    only = metafunc.definition.get_closest_marker("backends")
+    if only is not None:
+        unknown = set(only.args) - set(ALL_BACKENDS)
+        if unknown:
+            raise pytest.UsageError(f"@pytest.mark.backends names unknown backends {sorted(unknown)}")
+        cases = {name: case for name, case in cases.items() if name in only.args}
     params = []
     for name, case in cases.items():
         marks = [pytest.mark.skip(reason=case)] if isinstance(case, str) else []

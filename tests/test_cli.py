@@ -120,7 +120,8 @@ def test_help_is_complete(args):
 
 def test_version():
     run = vscale_cli("--version")
-    assert run.returncode == 0 and run.stdout.strip() == f"vscale {vscale.__version__}"
+    assert run.returncode == 0 and run.stdout.startswith(f"vscale {vscale.__version__} (")
+    assert "kernels" in run.stdout  # which ones run here (vscale info says more)
 
 
 @pytest.mark.parametrize(
@@ -160,3 +161,26 @@ def test_show_complex_reports_the_modulus(library, dtype):
     assert stats["ks_pvalue"] > 1e-4 and stats["nan_or_inf"] == 0
     text = vscale_cli("show", "he_uniform", "--shape", "16", "16", "--dtype", dtype, "--backend", library)
     assert text.returncode == 0 and "E|w|^2" in text.stdout and "Traceback" not in text.stderr
+
+
+def test_info_says_which_kernels_run():
+    from vscale.backends import _host_kernels
+
+    run = vscale_cli("info", "--json")
+    assert run.returncode == 0, run.stderr
+    facts = json.loads(run.stdout)
+    assert facts["kernels"]["compiled"] is (_host_kernels._speedups is not None)
+    assert facts["kernels"]["kernels"] == len(_host_kernels.kernel_names())
+    text = vscale_cli("info")
+    assert text.returncode == 0 and "CPU kernels:" in text.stdout
+    turned_off = subprocess.run(
+        [sys.executable, "-m", "vscale", "info"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env=dict(os.environ, VSCALE_KERNELS="0", PYTHONPATH=str(ROOT)),
+    )
+    assert "array operations" in turned_off.stdout
+    version = vscale_cli("--version")
+    assert version.stdout.startswith(f"vscale {vscale.__version__} (")

@@ -442,21 +442,21 @@ def test_a_region_draws_only_its_own_positions(monkeypatch, kernels, region, siz
     monkeypatch.setenv("VSCALE_KERNELS", kernels)
     drawn = []
     draw = _threefry.ThreefryStream.draw
-    portable = _host_kernels.HostKernels.portable
+    portable = _host_kernels.portable_kernel
 
     def spy_draw(self, start, count, out=None, *, normal=False):
         drawn.append(count)
         return draw(self, start, count, out, normal=normal)
 
-    def spy_portable(self, *args):
-        fill = portable(self, *args)
+    def spy_portable(*args):
+        fill = portable(*args)
         if fill is None:
             return None
         return lambda start, count, out: (drawn.append(count), fill(start, count, out))[1]
 
     _init()((3, 4096), "float32")  # compiled (and checked) before counting
     monkeypatch.setattr(_threefry.ThreefryStream, "draw", spy_draw)
-    monkeypatch.setattr(_host_kernels.HostKernels, "portable", spy_portable)
+    monkeypatch.setattr(_host_kernels, "portable_kernel", spy_portable)
     _init()((4096, 4096), "float32", region=region)
     assert sum(drawn) == size
 

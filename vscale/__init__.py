@@ -13,6 +13,7 @@ from ._config import floatx, set_floatx
 from ._fans import compute_fans
 from ._inplace import init_
 from ._registry import deserialize, get, serialize
+from .backends._host_kernels import KernelsUnavailableWarning
 from .family import (
     GlorotNormal,
     GlorotUniform,
@@ -34,6 +35,7 @@ __all__ = [
     "GlorotUniform",
     "HeNormal",
     "HeUniform",
+    "KernelsUnavailableWarning",
     "LecunNormal",
     "LecunUniform",
     "Parameters",

@@ -16,6 +16,7 @@ from ._dtypes import itemsize as itemsize_of
 from ._dtypes import working_name
 from ._threefry import bytes_to_words
 from .backends import Backend
+from .backends._host_kernels import enabled as kernels_enabled
 from .backends._outputs import FlatOutput, PiecesOutput, RegionOutput
 from .backends._threefry import Positions, RegionStream, ThreefryStream
 from .core import engine
@@ -23,12 +24,6 @@ from .core.complex import ComplexTransform
 from .core.portable import PortableTransform
 from .core.regions import Box
 from .core.transforms import Transform
-
-
-def kernels_enabled() -> bool:
-    """Fused kernels (GPU, and the CPU's compiled portable loop) unless ``VSCALE_KERNELS=0``
-    (the core's operations then run instead)."""
-    return os.environ.get("VSCALE_KERNELS", "1").strip() != "0"
 
 
 def thread_count() -> int:

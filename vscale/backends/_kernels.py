@@ -21,6 +21,8 @@ native transform calls the device's ``log``, which is within a few ulps of NumPy
 from __future__ import annotations
 
 import functools
+import hashlib
+import struct
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,22 +57,76 @@ class DType:
 
 @dataclass
 class Recording:
-    """The lines and the arguments of one traced kernel body."""
+    """The lines and the arguments of one traced kernel body.
+
+    A host trace (``split=True``) is cut into *segments* wherever the transform calls
+    ``log``: the argument is stored into a buffer, the host library's own ``log`` (NumPy's)
+    runs over that buffer between two compiled segments, and the next segment reads the
+    result back, so that the compiled transform keeps the array path's bits exactly (a C
+    library's ``log`` rounds differently from NumPy's SIMD one in the last bit).  A value
+    that a later segment uses is spilled: stored into a buffer by the segment that made
+    it and loaded by each segment that reads it.  Buffer 0 is the chunk itself (its input
+    ``u`` and its output); the first spilled value shares it, the others get scratch buffers.
+    """
 
     lines: list[str] = field(default_factory=list)
     arguments: list[tuple[str, str, Any]] = field(default_factory=list)  # (name, dtype name, value)
     count: int = 0
+    split: bool = False
+    #: Finished segments' lines (host traces); ``lines`` is the current segment.
+    segments: list[list[str]] = field(default_factory=list)
+    #: Variable name -> (segment that defines it, dtype).
+    defined: dict[str, tuple[int, str]] = field(default_factory=dict)
+    #: Variable name -> buffer it is spilled to.
+    spills: dict[str, int] = field(default_factory=dict)
+    #: Buffers whose values the host's ``log`` replaces after each segment but the last.
+    log_buffers: list[int] = field(default_factory=list)
+    buffers: int = 1
+    #: The dtype of the chunk and of every spilled value (host traces).
+    working: str = "float32"
+    _loaded: set[str] = field(default_factory=set)
 
     def variable(self, dtype: str, expression: str) -> Symbol:
         name = f"v{self.count}"
         self.count += 1
         self.lines.append(f"{_C_TYPES[dtype]} {name} = {expression};")
+        self.defined[name] = (len(self.segments), dtype)
         return Symbol(self, name, dtype)
 
     def argument(self, dtype: str, value: Any) -> str:
         name = f"a{len(self.arguments)}"
         self.arguments.append((name, dtype, _converted(value, dtype)))
         return name
+
+    def use(self, symbol: Symbol) -> str:
+        """``symbol``'s name in the current segment (loaded from its spill buffer if it was
+        made by an earlier one)."""
+        name = symbol.name
+        made_in, dtype = self.defined.get(name, (len(self.segments), symbol._dtype))
+        if made_in == len(self.segments) or name in self._loaded:
+            return name
+        buffer = self.spills.get(name)
+        if buffer is None:
+            if dtype != self.working:
+                raise TypeError(f"a {dtype} value crosses a host log call; only the working dtype can be spilled")
+            buffer = self.spills[name] = 0 if not self.spills else self._new_buffer()
+            self.segments[made_in].append(f"b{buffer}[i] = {name};")
+        self.lines.append(f"{_C_TYPES[dtype]} {name} = b{buffer}[i];")
+        self._loaded.add(name)
+        return name
+
+    def _new_buffer(self) -> int:
+        self.buffers += 1
+        return self.buffers - 1
+
+    def host_log(self, x: Symbol) -> Symbol:
+        """End the segment at a ``log`` of ``x``: the host library computes it in a buffer."""
+        buffer = self._new_buffer()
+        self.lines.append(f"b{buffer}[i] = {self.use(x)};")
+        self.log_buffers.append(buffer)
+        self.segments.append(self.lines)
+        self.lines, self._loaded = [], set()
+        return self.variable(x._dtype, f"b{buffer}[i]")
 
     def source(self) -> str:
         return "\n".join(self.lines)
@@ -106,17 +162,22 @@ class Symbol:
 
     # -- operands ------------------------------------------------------------------------
 
+    @property
+    def ref(self) -> str:
+        """The C name to read this value by in the current segment."""
+        return self.recording.use(self)
+
     def _operand(self, other: Any) -> str:
         if isinstance(other, Symbol):
             if other._dtype != self._dtype and not (self._dtype == other._dtype == "bool"):
                 raise TypeError(f"mixed dtypes {self._dtype} and {other._dtype} in a traced kernel")
-            return other.name
+            return other.ref
         if isinstance(other, (bool, int, float, np.generic)):
             return self.recording.argument(self._dtype, other)
         raise TypeError(f"cannot trace an operand of type {type(other).__name__}")
 
     def _binary(self, other: Any, operator: str, reverse: bool = False, result: str | None = None) -> Symbol:
-        a, b = self.name, self._operand(other)
+        a, b = self.ref, self._operand(other)
         if reverse:
             a, b = b, a
         return self.recording.variable(result or self._dtype, f"{a} {operator} {b}")
@@ -158,7 +219,7 @@ class Symbol:
         return self._binary(other, "%")
 
     def __neg__(self) -> Symbol:
-        return self.recording.variable(self._dtype, f"-{self.name}")
+        return self.recording.variable(self._dtype, f"-{self.ref}")
 
     def __and__(self, other: Any) -> Symbol:
         return self._binary(other, "&&" if self._dtype == "bool" else "&")
@@ -170,13 +231,13 @@ class Symbol:
         return self._binary(other, "^")
 
     def __invert__(self) -> Symbol:
-        return self.recording.variable(self._dtype, f"{'!' if self._dtype == 'bool' else '~'}{self.name}")
+        return self.recording.variable(self._dtype, f"{'!' if self._dtype == 'bool' else '~'}{self.ref}")
 
     def __lshift__(self, amount: int) -> Symbol:
-        return self.recording.variable(self._dtype, f"{self.name} << {int(amount)}")
+        return self.recording.variable(self._dtype, f"{self.ref} << {int(amount)}")
 
     def __rshift__(self, amount: int) -> Symbol:
-        return self.recording.variable(self._dtype, f"{self.name} >> {int(amount)}")
+        return self.recording.variable(self._dtype, f"{self.ref} >> {int(amount)}")
 
     def _compare(self, other: Any, operator: str) -> Symbol:
         return self._binary(other, operator, result="bool")
@@ -257,12 +318,12 @@ class TracingNamespace:
     def astype(self, x: Symbol, dtype: Any) -> Symbol:
         target = str(dtype)
         if x._dtype in _CONVERSIONS and target.startswith("float"):
-            return self.recording.variable(target, f"{_CONVERSIONS[x._dtype]}({_C_TYPES[target]}, {x.name})")
-        return self.recording.variable(target, f"({_C_TYPES[target]}){x.name}")
+            return self.recording.variable(target, f"{_CONVERSIONS[x._dtype]}({_C_TYPES[target]}, {x.ref})")
+        return self.recording.variable(target, f"({_C_TYPES[target]}){x.ref}")
 
     def _function(self, name: str, x: Symbol, *others: Any) -> Symbol:
         float32 = x._dtype == "float32"
-        operands = ", ".join([x.name, *(x._operand(o) for o in others)])
+        operands = ", ".join([x.ref, *(x._operand(o) for o in others)])
         if name in ("vs_max", "vs_min"):  # the preamble's macros, typed by their operands
             return self.recording.variable(x._dtype, f"{name}({operands})")
         call = {"sqrt": "sqrt", "log": "log", "abs": "fabs"}[name]
@@ -272,6 +333,8 @@ class TracingNamespace:
         return self._function("sqrt", x)
 
     def log(self, x: Symbol) -> Symbol:
+        if self.recording.split:
+            return self.recording.host_log(x)
         return self._function("log", x)
 
     def abs(self, x: Symbol) -> Symbol:
@@ -287,7 +350,7 @@ class TracingNamespace:
         return self.minimum(self.maximum(x, low), high)
 
     def where(self, condition: Symbol, x: Symbol, y: Any) -> Symbol:
-        return self.recording.variable(x._dtype, f"{condition.name} ? {x.name} : {x._operand(y)}")
+        return self.recording.variable(x._dtype, f"{condition.ref} ? {x.ref} : {x._operand(y)}")
 
     def zeros_like(self, x: Symbol) -> Symbol:
         return self.full_like(x, 0)
@@ -325,7 +388,7 @@ def trace_portable(key: tuple[int, int], transform: Any, working: str, box: Any,
     return Recording(shared.lines, [*words, *shared.arguments[2:]], shared.count)
 
 
-@functools.lru_cache(maxsize=128)
+@functools.lru_cache(maxsize=1024)
 def _trace_portable(transform: Any, working: str, box: Any, dims: tuple[int, ...]) -> Recording:
     from ..core import portable, threefry
     from ..core.regions import box_positions
@@ -342,6 +405,80 @@ def _trace_portable(transform: Any, working: str, box: Any, dims: tuple[int, ...
     result = portable.apply(u, transform, xp=xp)
     recording.lines.append(f"out = {result.name};")
     return recording
+
+
+@functools.lru_cache(maxsize=1024)
+def trace_host(transform: Any, working: str) -> Recording:
+    """A host kernel body for a native stream's transform: the chunk's uniforms are read
+    from buffer 0 and its values written back there, cut into segments at each ``log``
+    (see :class:`Recording`).  Traced once per transform; the recording must not change."""
+    from ..core.transforms import apply
+
+    recording = Recording(split=True, working=working)
+    u = recording.variable(working, "b0[i]")
+    result = apply(u, transform, xp=TracingNamespace(recording))
+    recording.lines.append(f"out = {result.ref};")
+    return recording
+
+
+@dataclass(frozen=True)
+class HostSpec:
+    """A host kernel as the generated C module compiles it and the loader finds it.
+
+    ``segments`` are the C bodies of the loops over ``i`` (the host's ``log`` runs on
+    ``log_buffers[k]`` between segment ``k`` and ``k + 1``); ``arguments`` the dtypes of
+    the packed arguments; ``identity`` a digest of all of it, which names the compiled
+    kernel: a transform whose trace differs in any character finds no kernel.
+    """
+
+    identity: str
+    working: str
+    indexed: bool
+    segments: tuple[str, ...]
+    arguments: tuple[str, ...]
+    buffers: int
+    log_buffers: tuple[int, ...]
+
+
+def host_spec(recording: Recording, working: str, *, indexed: bool) -> HostSpec:
+    """The :class:`HostSpec` of a host trace (:func:`trace_host`) or a portable one (indexed)."""
+    c_type = _C_TYPES[working]
+    bodies = [*recording.segments, recording.lines]
+    segments = [*("\n".join(body) for body in bodies[:-1]), "\n".join([f"{c_type} out;", *bodies[-1], "b0[i] = out;"])]
+    arguments = tuple(dtype for _, dtype, _ in recording.arguments)
+    identity_text = "|".join([working, str(indexed), *segments, ",".join(arguments), str(recording.log_buffers)])
+    identity = hashlib.sha256(identity_text.encode()).hexdigest()[:16]
+    return HostSpec(
+        identity, working, indexed, tuple(segments), arguments, recording.buffers, tuple(recording.log_buffers)
+    )
+
+
+#: Bytes each packed kernel argument takes (aligned for every type), and its struct format.
+ARGUMENT_SIZE = 8
+ARGUMENT_FORMATS = {"float32": "f4x", "float64": "d", "uint32": "I4x", "int64": "q", "bool": "?7x"}
+C_TYPES = _C_TYPES
+ITEMSIZES = {"float32": 4, "float64": 8}
+
+
+@functools.lru_cache(maxsize=1024)
+def host_kernel_spec(stream: str, transform: Any, working: str) -> HostSpec:
+    """The host kernel of ``transform`` for ``stream`` ("native" or "threefry")."""
+    return host_spec(_host_trace(stream, transform, working), working, indexed=stream == "threefry")
+
+
+@functools.lru_cache(maxsize=1024)
+def host_kernel_constants(stream: str, transform: Any, working: str) -> bytes:
+    """The kernel's packed arguments, but for the portable kernels' first two (the key's words)."""
+    recording = _host_trace(stream, transform, working)
+    skip = 2 if stream == "threefry" else 0
+    fields = recording.arguments[skip:]
+    return struct.pack("<" + "".join(ARGUMENT_FORMATS[dtype] for _, dtype, _ in fields), *(v for _, _, v in fields))
+
+
+def _host_trace(stream: str, transform: Any, working: str) -> Recording:
+    if stream == "threefry":
+        return _trace_portable(transform, working, None, ())
+    return trace_host(transform, working)
 
 
 def c_function(recording: Recording, working: str, output: str, *, indexed: bool) -> str:

@@ -1,7 +1,7 @@
 """NumPy adapter: the host PCG64 stream, written straight into the output's chunks.
 
-The portable stream runs as a compiled loop where a C compiler is installed
-(:mod:`vscale.backends._host_kernels`), else as the core's NumPy operations.
+The transforms run as the compiled host kernels (:mod:`vscale.backends._host_kernels`)
+where the package was built with them, else as the core's NumPy operations.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ._base import Backend, device_error
-from ._host_kernels import portable_fill
+from ._host_kernels import native_kernel, portable_fill
 
 
 class NumpyBackend(Backend):
@@ -29,6 +29,9 @@ class NumpyBackend(Backend):
     def parallel(self, device: Any) -> bool:
         return True  # NumPy's generators and ufuncs release the GIL
 
+    def transform_kernel(self, transform: Any, working: str, device: Any) -> Any | None:
+        return native_kernel(transform, working)
+
     def fused_portable(
         self, key: tuple[int, int], transform: Any, working: str, region: Any, dims: tuple[int, ...], device: Any
     ) -> Any | None:
@@ -38,7 +41,9 @@ class NumpyBackend(Backend):
         return array.reshape(-1) if array.flags.c_contiguous else None
 
     def compute_view(self, flat: Any, working: Any) -> Any | None:
-        return flat if flat.dtype == working else None
+        # A misaligned array (a view into a byte buffer) is written through a workspace:
+        # the compiled kernels take only aligned memory.
+        return flat if flat.dtype == working and flat.flags.aligned else None
 
     def assign(self, target: Any, key: Any, values: Any) -> None:
         target[key] = values  # NumPy casts on assignment, rounding to nearest

@@ -22,7 +22,7 @@ from ..core.transforms import apply
 from ._base import Backend, device_error
 from ._blocks import BlockStream
 from ._derive import key_from_words
-from ._host_kernels import portable_fill
+from ._host_kernels import native_kernel, portable_fill
 from ._kernels import CupyKernels
 from ._numpy import has_overlap
 from ._pcg import PCG64Stream
@@ -160,6 +160,8 @@ class TorchBackend(Backend):
         return launch
 
     def transform_kernel(self, transform: Any, working: str, device: Any) -> Any | None:
+        if device.type == "cpu":  # NumPy views of the tensor: the host's compiled kernels
+            return native_kernel(transform, working)
         kernels = self._cuda_kernels(device)
         if kernels is None:
             return None

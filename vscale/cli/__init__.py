@@ -2,7 +2,8 @@
 
 ``vscale show IDENTIFIER --shape ...`` prints the fans, ``n``, the standard deviation and
 the support, draws the tensor on the chosen backend and device, and prints its statistics
-and a histogram against the exact density; ``vscale bench`` runs the benchmark harness.
+and a histogram against the exact density; ``vscale bench`` runs the benchmark harness;
+``vscale info`` says which compiled kernels run here.
 Bad arguments print one line and exit with status 2.
 """
 
@@ -88,13 +89,71 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("harness_args", nargs=argparse.REMAINDER, help="arguments for the benchmark harness")
     bench.set_defaults(run=run_bench)
+
+    info = commands.add_parser(
+        "info",
+        help="print the version, the compiled kernels in use and the installed frameworks",
+        description="Print vscale's version, whether its compiled CPU kernels are installed and enabled "
+        "(and which instruction set they run with), the thread count, and the installed frameworks.",
+    )
+    info.add_argument("--json", action="store_true", help="print the facts as JSON")
+    info.set_defaults(run=run_info)
     return parser
 
 
 def _version() -> str:
     import vscale
+    from vscale.backends._host_kernels import status
 
-    return vscale.__version__
+    kernels = status()
+    if not kernels["compiled"]:
+        return f"{vscale.__version__} (array operations: built without its compiled kernels)"
+    return f"{vscale.__version__} ({kernels['kernels']} compiled kernels, {kernels['instruction set']})"
+
+
+def info_facts() -> dict[str, Any]:
+    """What ``vscale info`` prints: version, kernels, threads, frameworks (found, not imported)."""
+    import importlib.metadata
+    import platform
+
+    import vscale
+    from vscale._generate import thread_count
+    from vscale.backends._host_kernels import status
+
+    frameworks: dict[str, str | None] = {}
+    for name in ("numpy", "torch", "cupy-cuda12x", "jax", "dask", "array-api-strict"):
+        try:
+            frameworks[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            frameworks[name] = None
+    return {
+        "vscale": vscale.__version__,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "kernels": status(),
+        "threads": thread_count(),
+        "frameworks": frameworks,
+    }
+
+
+def run_info(args: argparse.Namespace) -> int:
+    facts = info_facts()
+    if args.json:
+        print(json.dumps(facts, indent=1))
+        return 0
+    kernels = facts["kernels"]
+    if not kernels["compiled"]:
+        state = f"not installed ({kernels['missing because']}): array operations, same values, slower"
+    elif not kernels["enabled"]:
+        state = f"{kernels['kernels']} compiled, turned off by VSCALE_KERNELS=0: array operations"
+    else:
+        state = f"{kernels['kernels']} compiled, in use, running with {kernels['instruction set']}"
+    installed = ", ".join(f"{name} {version}" for name, version in facts["frameworks"].items() if version)
+    print(f"vscale {facts['vscale']} on Python {facts['python']} ({facts['machine']})")
+    print(f"CPU kernels: {state}")
+    print(f"threads: {facts['threads']} (VSCALE_NUM_THREADS)")
+    print(f"frameworks: {installed or 'none'}")
+    return 0
 
 
 def resolve_identifier(text: str) -> Any:
