@@ -85,6 +85,10 @@ class _Spy:
             self.values += count
         return self.real.run(kernel, segment, start, count, arguments, *buffers)
 
+    def transform(self, kernel, count, arguments, log, *buffers):
+        self.values += count
+        return self.real.transform(kernel, count, arguments, log, *buffers)
+
 
 def _call(backend, shape, dtype, distribution, prng, kernels, monkeypatch, **call):
     monkeypatch.setenv("VSCALE_KERNELS", kernels)
@@ -264,7 +268,7 @@ def test_without_the_extension_the_operations_run_and_say_so_once(monkeypatch):
     monkeypatch.setattr(_host_kernels, "_speedups", None)
     monkeypatch.setattr(_host_kernels, "MISSING", "ImportError: no module named _speedups")
     monkeypatch.setattr(_host_kernels, "_warned", threading.Event())
-    with pytest.warns(_host_kernels.KernelsUnavailableWarning, match="built without a C compiler") as record:
+    with pytest.warns(_host_kernels.KernelsUnavailableWarning, match="built without them") as record:
         first = vscale.VarianceScaling(seed=3)((64, 64))
         vscale.VarianceScaling(seed=3, prng="threefry")((64, 64))
     assert len(record) == 1
@@ -401,3 +405,16 @@ def test_the_compiled_pcg64_is_numpys(dtype):
         computed = np.full(count, np.nan, dtype=dtype)
         pcg64(block_seed(key, trial), offset, count, computed, np.dtype(dtype).itemsize)
         np.testing.assert_array_equal(computed, expected, err_msg=f"offset {offset}, count {count}")
+
+
+@needs_kernels
+def test_the_compiled_threefry_block_is_the_cores():
+    from vscale.core.threefry import threefry2x32_words
+
+    rng = np.random.default_rng(3)
+    words = [(0, 0, 0, 0), (2**32 - 1,) * 4, (0x13198A2E, 0x03707344, 0x243F6A88, 0x85A308D3)]
+    words += [tuple(int(w) for w in rng.integers(0, 2**32, 4)) for _ in range(500)]
+    for k0, k1, x0, x1 in words:
+        assert _host_kernels.threefry_block(k0, k1, x0, x1) == threefry2x32_words((k0, k1), (x0, x1))
+    with pytest.raises(OverflowError):
+        _host_kernels.threefry_block(2**32, 0, 0, 0)

@@ -274,6 +274,88 @@ static PyObject *vs_pcg64(PyObject *self, PyObject *const *args, Py_ssize_t narg
 #define VS_PCG_METHOD
 #endif
 
+/* threefry(k0, k1, x0, x1) -> (y0, y1): one Threefry-2x32 block of 20 rounds on 32-bit
+ * words, as vscale.core.threefry.threefry2x32_words computes it in Python (key
+ * derivation: fold_in), for a call's key in a fraction of a microsecond. */
+static PyObject *vs_threefry(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    static const int rotations[2][4] = {{13, 15, 26, 6}, {17, 29, 16, 24}};
+    uint32_t words[4];
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "threefry(k0, k1, x0, x1)");
+        return NULL;
+    }
+    for (int j = 0; j < 4; j++) {
+        unsigned long value = PyLong_AsUnsignedLong(args[j]);
+        if (PyErr_Occurred()) return NULL;
+        if (value > 0xFFFFFFFFUL) {
+            PyErr_SetString(PyExc_OverflowError, "threefry: words are below 2**32");
+            return NULL;
+        }
+        words[j] = (uint32_t)value;
+    }
+    uint32_t schedule[3] = {words[0], words[1], words[0] ^ words[1] ^ 0x1BD11BDAu};
+    uint32_t x0 = words[2] + schedule[0], x1 = words[3] + schedule[1];
+    for (int injection = 1; injection < 6; injection++) {
+        for (int r = 0; r < 4; r++) {
+            int rotation = rotations[(injection - 1) % 2][r];
+            x0 += x1;
+            x1 = ((x1 << rotation) | (x1 >> (32 - rotation))) ^ x0;
+        }
+        x0 += schedule[injection % 3];
+        x1 += schedule[(injection + 1) % 3] + (uint32_t)injection;
+    }
+    return Py_BuildValue("(kk)", (unsigned long)x0, (unsigned long)x1);
+}
+
+/* transform(kernel, count, args, log, *buffers): every segment of a native kernel over
+ * the first `count` values of the buffers, calling `log(b, b)` (NumPy's log, in place)
+ * on each segment's log buffer between segments: one call from Python per chunk.  The
+ * GIL is released during the loops and held for `log` (a ufunc that releases it again). */
+static PyObject *vs_transform(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    PyObject *call[5 + VS_MAX_BUFFERS];
+    if (nargs < 5 || nargs > 4 + VS_MAX_BUFFERS) {
+        PyErr_SetString(PyExc_TypeError, "transform(kernel, count, args, log, *buffers)");
+        return NULL;
+    }
+    long kernel = PyLong_AsLong(args[0]);
+    if (PyErr_Occurred()) return NULL;
+    if (kernel < 0 || (size_t)kernel >= VS_KERNELS) {
+        PyErr_Format(PyExc_ValueError, "no kernel %ld in this module", kernel);
+        return NULL;
+    }
+    const vs_kernel *k = &vs_table[kernel];
+    PyObject *start = PyLong_FromLong(0);
+    if (start == NULL) return NULL;
+    call[0] = args[0];
+    call[2] = start;
+    call[3] = args[1];
+    call[4] = args[2];
+    for (Py_ssize_t j = 4; j < nargs; j++) call[1 + j] = args[j];
+    for (int segment = 0; segment < k->segments; segment++) {
+        PyObject *number = PyLong_FromLong(segment), *done;
+        if (number == NULL) { Py_DECREF(start); return NULL; }
+        call[1] = number;
+        done = vs_run(self, call, nargs + 1);
+        Py_DECREF(number);
+        if (done == NULL) { Py_DECREF(start); return NULL; }
+        Py_DECREF(done);
+        if (segment + 1 < k->segments) {
+            int buffer = k->log_buffers[segment];
+            if (buffer >= nargs - 4) {
+                Py_DECREF(start);
+                PyErr_SetString(PyExc_ValueError, "transform: too few buffers");
+                return NULL;
+            }
+            PyObject *logged = args[4 + buffer];
+            done = PyObject_CallFunctionObjArgs(args[3], logged, logged, NULL);
+            if (done == NULL) { Py_DECREF(start); return NULL; }
+            Py_DECREF(done);
+        }
+    }
+    Py_DECREF(start);
+    Py_RETURN_NONE;
+}
+
 /* The instruction set the clones run with on this CPU (the ifunc resolvers' choice). */
 static PyObject *vs_isa(PyObject *self, PyObject *unused) {
 #if VS_DISPATCH
@@ -289,6 +371,8 @@ static PyObject *vs_isa(PyObject *self, PyObject *unused) {
 static PyMethodDef vs_methods[] = {
     {"run", (PyCFunction)(void (*)(void))vs_run, METH_FASTCALL, "run(kernel, segment, start, count, args, *buffers)"},
     {"isa", vs_isa, METH_NOARGS, "The instruction set the kernels run with on this CPU."},
+    {"transform", (PyCFunction)(void (*)(void))vs_transform, METH_FASTCALL, "Every segment of a native kernel."},
+    {"threefry", (PyCFunction)(void (*)(void))vs_threefry, METH_FASTCALL, "One Threefry-2x32 block."},
     VS_PCG_METHOD
     {NULL, NULL, 0, NULL},
 };
@@ -342,7 +426,8 @@ def source() -> str:
     most_buffers = max(spec.buffers for spec in kernels)
     table = ",\n".join(
         f'    {{"{spec.identity}", {_kernels.ITEMSIZES[spec.working]}, {spec.buffers}, {len(spec.arguments)}, '
-        f"{len(spec.segments)}, {{{', '.join(f'k{j}_s{s}' for s in range(len(spec.segments)))}}}}}"
+        f"{len(spec.segments)}, {{{', '.join(f'k{j}_s{s}' for s in range(len(spec.segments)))}}}, "
+        f"{{{', '.join(str(b) for b in spec.log_buffers) or '0'}}}}}"
         for j, spec in enumerate(kernels)
     )
     parts = [
@@ -351,7 +436,7 @@ def source() -> str:
         f"#define VS_MAX_BUFFERS {most_buffers}\n",
         *(c_kernel(j, spec) for j, spec in enumerate(kernels)),
         "typedef struct {\n    const char *identity;\n    int itemsize, buffers, arguments, segments;\n"
-        f"    vs_segment segment[{most_segments}];\n}} vs_kernel;\n",
+        f"    vs_segment segment[{most_segments}];\n    int log_buffers[{max(most_segments - 1, 1)}];\n}} vs_kernel;\n",
         f"static const vs_kernel vs_table[] = {{\n{table}\n}};\n",
         ENTRY,
     ]

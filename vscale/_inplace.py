@@ -52,7 +52,7 @@ def fill(
 
         result: ArrayT = fill_shard_(array, initializer, generator=generator)
         return result
-    prepare(array)
+    namespace = prepare(array)
     arr: Any = array
     local = tuple(int(d) for d in arr.shape)
     dims = local if shape is None else validate_shape(shape)
@@ -67,22 +67,23 @@ def fill(
     if fan_layout is None and not initializer.layout_given and is_torch_array(arr) and len(dims) >= 2:
         layout = (None, None, "torch", initializer.groups)  # a torch weight is (out, in/groups, *kernel)
     filled: ArrayT = initializer._generate(
-        dims, arr.dtype, array_namespace(arr), device(arr), layout, generator, target=arr, region=box
+        dims, arr.dtype, namespace, device(arr), layout, generator, target=arr, region=box
     )
     return filled
 
 
-def prepare(array: Any) -> None:
-    """Refuse, before any work, what cannot be filled in place."""
+def prepare(array: Any) -> Any:
+    """Refuse, before any work, what cannot be filled in place; return the array's namespace."""
     if not is_array_api_obj(array):
         raise TypeError(
             f"Argument `array` must be an array to fill in place (NumPy, CuPy, torch, or another array-API "
             f"array); received an object of type {type(array).__name__}."
         )
+    namespace = array_namespace(array)
     if not is_jax_array(array):
-        get_backend(array_namespace(array)).check_fillable(array)
+        get_backend(namespace).check_fillable(array)
     if is_writeable_array(array):
-        return
+        return namespace
     raise TypeError(
         f"Argument `array` of type {type(array).__module__}.{type(array).__name__} is immutable and cannot be "
         "filled in place; create a new array by calling the initializer with the shape and xp=."

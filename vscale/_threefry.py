@@ -22,9 +22,10 @@ from typing import Any
 import numpy as np
 
 from ._dtypes import largest_at_most
+from .backends._host_kernels import threefry_block
 from .core import TRUNCATED_STD
 from .core.portable import PortableTransform
-from .core.threefry import fold_in, key_of_seed
+from .core.threefry import MASK, fold_in, key_of_seed
 from .core.transforms import Kind
 
 
@@ -32,7 +33,8 @@ def call_key(seed: int, call: int) -> bytes:
     """The key of call ``call`` of an initializer with ``seed``, as 8 bytes."""
     key = key_of_seed(seed)
     if call:
-        key = fold_in(key, call)
+        # fold_in's one block, compiled where the kernels are (5 us in Python, 0.2 compiled).
+        key = fold_in(key, call) if threefry_block is None else threefry_block(*key, 0, call & MASK)
     return words_to_bytes(key)
 
 

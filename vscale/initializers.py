@@ -11,6 +11,7 @@ from ._config import floatx
 from ._dask import dask_array, is_dask_namespace
 from ._dtypes import finfo, is_complex, itemsize, largest_at_most, namespace_of_dtype, resolve_dtype, working_name
 from ._generate import generate
+from ._generate import plan as plan_call
 from ._inplace import fill
 from ._keys import seeded_key
 from ._threefry import call_key, jax_key_words, portable_transform, words_to_bytes
@@ -28,6 +29,7 @@ from ._validation import (
     validate_threefry_seed,
 )
 from .backends import get_backend
+from .backends._host_kernels import settings as environment_settings
 from .core import NORMAL_REACH, SAMPLED_NORMAL_REACH, TRUNCATED_STD, make_transform
 from .core.complex import make_complex_transform
 from .core.fans import Layout, fans_of
@@ -290,18 +292,18 @@ class VarianceScaling:
                 )
             if region is not None:
                 self._check_region(backend, resolved, dims, name)
-            plan = (backend, name, native, resolved, self._transform(dims, fan_layout, name), itemsize(name))
+            transform = self._transform(dims, fan_layout, name)
+            threefry = self.prng == "threefry"
+            plan = plan_call(
+                backend, dims, name, native, resolved, transform, itemsize(name), threefry=threefry, region=region
+            )
             if cache_key is not None:
                 if len(self._plans) >= _PLANS_KEPT:
                     self._plans.clear()
                 self._plans[cache_key] = plan
-        backend, name, native, resolved, transform, size = plan
         if key is None:
-            key = self._key(backend, generator, resolved)
-        threefry = self.prng == "threefry"
-        return generate(
-            backend, dims, name, native, resolved, transform, key, size, target, threefry=threefry, region=region
-        )
+            key = self._key(plan.backend, generator, plan.device)
+        return generate(plan, key, target)
 
     def _check_region(self, backend: Any, device: Any, dims: tuple[int, ...], name: str) -> None:
         if self.prng == "native" and not backend.native_regions(device):
@@ -445,8 +447,10 @@ _PLANS_KEPT = 32
 def _plan_key(dims: tuple[int, ...], dtype: Any, xp: Any, device: Any, fan_layout: Any, new: bool) -> Any:
     """A hashable key for a call's arguments, or None where one is unhashable."""
     # Types next to values: dtypes and devices of different libraries may compare equal.
+    # The environment variables that the plan reads are part of its key.
     key = (dims, floatx() if dtype is None else (type(dtype), dtype),
-           xp if isinstance(xp, str) or xp is None else id(xp), (type(device), device), fan_layout, new)  # fmt: skip
+           xp if isinstance(xp, str) or xp is None else id(xp), (type(device), device), fan_layout, new,
+           environment_settings())  # fmt: skip
     try:
         hash(key)
     except TypeError:

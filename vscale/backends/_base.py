@@ -105,7 +105,8 @@ class Backend:
 
     def stream(self, key: bytes, device: Any, working: Any, total: int) -> Any:
         """The call's stream of ``total`` positions, in the compute dtype ``working``."""
-        return PCG64Stream(key, np.dtype(_real_name(str(working))))
+        dtype = working if isinstance(working, np.dtype) else np.dtype(_real_name(str(working)))
+        return PCG64Stream(key, dtype)
 
     # -- arrays --------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ a kernel that differs (a compiler that broke IEEE arithmetic) is refused with a 
 from __future__ import annotations
 
 import functools
+import importlib
 import os
 import struct
 import threading
@@ -37,11 +38,17 @@ from ..core.regions import box_offset, box_positions
 from . import _kernels
 
 MISSING: str | None = None
+_speedups: Any
 try:
-    from . import _speedups  # type: ignore[attr-defined]
-except ImportError as error:  # built without a C compiler, or a foreign binary
+    _speedups = importlib.import_module(f"{__package__}._speedups")
+except ImportError as error:  # built without a C compiler, or a binary for another Python
     _speedups = None
     MISSING = f"{type(error).__name__}: {error}"
+
+
+#: ``threefry_block(k0, k1, x0, x1) -> (y0, y1)``: one Threefry-2x32 block, compiled (exact
+#: integer arithmetic, the same words as :func:`vscale.core.threefry.threefry2x32_words`), or None.
+threefry_block = getattr(_speedups, "threefry", None)
 
 
 class KernelsUnavailableWarning(UserWarning):
@@ -54,9 +61,34 @@ _KEY = struct.Struct("<I4xI4x")
 _CHECKED = 2048
 
 
+#: os.environ's own storage where it has one (CPython): a lookup there costs 50 ns rather
+#: than the 800 ns of os.environ.get, which matters to calls of a few microseconds.
+_ENVIRON = getattr(os.environ, "_data", None)
+_ENCODE = getattr(os.environ, "encodekey", None)
+_SETTINGS = ("VSCALE_KERNELS", "VSCALE_NUM_THREADS")
+_KERNELS_KEY, _THREADS_KEY = (_ENCODE(name) for name in _SETTINGS) if _ENVIRON is not None and _ENCODE else (None, None)
+
+
+def settings() -> tuple[Any, Any]:
+    """The raw values of the environment variables that decide a call's plan (kernels, threads)."""
+    if _ENVIRON is not None and _KERNELS_KEY is not None:
+        return _ENVIRON.get(_KERNELS_KEY), _ENVIRON.get(_THREADS_KEY)
+    return os.environ.get(_SETTINGS[0]), os.environ.get(_SETTINGS[1])
+
+
 def enabled() -> bool:
     """Compiled kernels unless ``VSCALE_KERNELS=0`` (the array operations then run instead)."""
-    return os.environ.get("VSCALE_KERNELS", "1").strip() != "0"
+    if _ENVIRON is not None and _KERNELS_KEY is not None:
+        value = _ENVIRON.get(_KERNELS_KEY)
+        if value is None:
+            return True
+    else:
+        value = os.environ.get(_SETTINGS[0])
+        if value is None:
+            return True
+    if isinstance(value, bytes):
+        value = value.decode(errors="replace")
+    return bool(value.strip() != "0")
 
 
 def status() -> dict[str, Any]:
@@ -79,9 +111,10 @@ def _available() -> bool:
     if not _warned.is_set():
         _warned.set()
         warnings.warn(
-            f"vscale's compiled kernels are not installed ({MISSING}): it was built without a C compiler. The "
-            "array operations run instead, with the same values, several times slower; reinstall vscale where a "
-            "C compiler is installed to get them (VSCALE_KERNELS=0 silences this).",
+            f"vscale's compiled kernels are not installed ({MISSING}): this install was built without them (no C "
+            "compiler when it was installed, or a build that failed). The array operations run instead, with the "
+            "same values, several times slower; reinstall vscale where a C compiler is installed to get them "
+            "(VSCALE_KERNELS=0 silences this).",
             KernelsUnavailableWarning,
             stacklevel=5,
         )
@@ -137,17 +170,11 @@ def native_kernel(transform: Any, working: str) -> Callable[[np.ndarray], np.nda
 
 
 def _native(spec: _kernels.HostSpec, index: int, constants: bytes) -> Callable[[np.ndarray], np.ndarray]:
-    run, log, last = _speedups.run, np.log, len(spec.segments) - 1
-    scratch = range(1, spec.buffers)
+    transform, log, working, scratch = _speedups.transform, np.log, spec.working, range(1, spec.buffers)
 
     def kernel(u: np.ndarray) -> np.ndarray:
         count = u.shape[0]
-        buffers = (u, *(_scratch.get(spec.working, j, count) for j in scratch))
-        for segment in range(last + 1):
-            run(index, segment, 0, count, constants, *buffers)
-            if segment < last:
-                logged = buffers[spec.log_buffers[segment]]
-                log(logged, out=logged)
+        transform(index, count, constants, log, u, *[_scratch.get(working, j, count) for j in scratch])
         return u
 
     return kernel

@@ -76,6 +76,7 @@ class PCG64Stream:
     def __init__(self, key: bytes, dtype: np.dtype) -> None:
         self.key = key
         self.dtype = dtype
+        self.fill = uniform_filler()
 
     def draw(self, start: int, count: int, out: Any = None, *, normal: bool = False) -> Any:
         if out is None:
@@ -89,10 +90,12 @@ class PCG64Stream:
         return out
 
     def _draw_block(self, block: int, offset: int, out: Any, normal: bool) -> None:
-        fill = None if normal else uniform_filler()
-        if fill is not None and out.flags.c_contiguous and out.flags.aligned and out.flags.writeable:
-            fill(block_seed(self.key, block), offset, out.shape[0], out, self.dtype.itemsize)
-            return
+        if self.fill is not None and not normal:
+            try:
+                self.fill(block_seed(self.key, block), offset, out.shape[0], out, self.dtype.itemsize)
+                return
+            except (ValueError, BufferError):  # not a writable aligned contiguous array: NumPy's way
+                pass
         generator = _generator()
         bit_generator: Any = generator.bit_generator  # PCG64 (typed as BitGenerator)
         bit_generator.state = block_state(self.key, block)

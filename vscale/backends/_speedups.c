@@ -5284,31 +5284,32 @@ typedef struct {
     const char *identity;
     int itemsize, buffers, arguments, segments;
     vs_segment segment[2];
+    int log_buffers[1];
 } vs_kernel;
 
 static const vs_kernel vs_table[] = {
-    {"44149a646254cd20", 4, 1, 79, 1, {k0_s0}},
-    {"72528d51e7e2ed83", 4, 1, 54, 1, {k1_s0}},
-    {"7b993c1b2cc45a42", 4, 1, 56, 1, {k2_s0}},
-    {"97f382401039afb5", 4, 1, 22, 1, {k3_s0}},
-    {"c86bdb85d09c194b", 4, 1, 54, 1, {k4_s0}},
-    {"e0532564e44479e0", 4, 1, 20, 1, {k5_s0}},
-    {"f2059ab14f0de631", 4, 1, 81, 1, {k6_s0}},
-    {"4673b64b1e3ab666", 8, 1, 21, 1, {k7_s0}},
-    {"73b70602198dfc59", 8, 1, 76, 1, {k8_s0}},
-    {"7d2e5fe9755f35c7", 8, 1, 133, 1, {k9_s0}},
-    {"b740655318950616", 8, 1, 78, 1, {k10_s0}},
-    {"f715b780e67ee3f5", 8, 1, 131, 1, {k11_s0}},
-    {"25496a18f5cba42e", 4, 1, 5, 1, {k12_s0}},
-    {"2aeff05bc652a4dd", 4, 1, 4, 1, {k13_s0}},
-    {"49a9efce5e69cb1f", 4, 2, 16, 2, {k14_s0, k14_s1}},
-    {"ac4582160fa55f73", 4, 1, 3, 1, {k15_s0}},
-    {"c1873d0f94d5ad97", 4, 1, 2, 1, {k16_s0}},
-    {"ef2bb0fe8a7de17b", 4, 2, 18, 2, {k17_s0, k17_s1}},
-    {"005502df33729b46", 8, 1, 2, 1, {k18_s0}},
-    {"48a556ae9d12d5b9", 8, 2, 24, 2, {k19_s0, k19_s1}},
-    {"999f227d0c4294d0", 8, 2, 26, 2, {k20_s0, k20_s1}},
-    {"f7c89d63bcaa8cb1", 8, 1, 3, 1, {k21_s0}}
+    {"44149a646254cd20", 4, 1, 79, 1, {k0_s0}, {0}},
+    {"72528d51e7e2ed83", 4, 1, 54, 1, {k1_s0}, {0}},
+    {"7b993c1b2cc45a42", 4, 1, 56, 1, {k2_s0}, {0}},
+    {"97f382401039afb5", 4, 1, 22, 1, {k3_s0}, {0}},
+    {"c86bdb85d09c194b", 4, 1, 54, 1, {k4_s0}, {0}},
+    {"e0532564e44479e0", 4, 1, 20, 1, {k5_s0}, {0}},
+    {"f2059ab14f0de631", 4, 1, 81, 1, {k6_s0}, {0}},
+    {"4673b64b1e3ab666", 8, 1, 21, 1, {k7_s0}, {0}},
+    {"73b70602198dfc59", 8, 1, 76, 1, {k8_s0}, {0}},
+    {"7d2e5fe9755f35c7", 8, 1, 133, 1, {k9_s0}, {0}},
+    {"b740655318950616", 8, 1, 78, 1, {k10_s0}, {0}},
+    {"f715b780e67ee3f5", 8, 1, 131, 1, {k11_s0}, {0}},
+    {"25496a18f5cba42e", 4, 1, 5, 1, {k12_s0}, {0}},
+    {"2aeff05bc652a4dd", 4, 1, 4, 1, {k13_s0}, {0}},
+    {"49a9efce5e69cb1f", 4, 2, 16, 2, {k14_s0, k14_s1}, {1}},
+    {"ac4582160fa55f73", 4, 1, 3, 1, {k15_s0}, {0}},
+    {"c1873d0f94d5ad97", 4, 1, 2, 1, {k16_s0}, {0}},
+    {"ef2bb0fe8a7de17b", 4, 2, 18, 2, {k17_s0, k17_s1}, {1}},
+    {"005502df33729b46", 8, 1, 2, 1, {k18_s0}, {0}},
+    {"48a556ae9d12d5b9", 8, 2, 24, 2, {k19_s0, k19_s1}, {1}},
+    {"999f227d0c4294d0", 8, 2, 26, 2, {k20_s0, k20_s1}, {1}},
+    {"f7c89d63bcaa8cb1", 8, 1, 3, 1, {k21_s0}, {0}}
 };
 
 
@@ -5491,6 +5492,88 @@ static PyObject *vs_pcg64(PyObject *self, PyObject *const *args, Py_ssize_t narg
 #define VS_PCG_METHOD
 #endif
 
+/* threefry(k0, k1, x0, x1) -> (y0, y1): one Threefry-2x32 block of 20 rounds on 32-bit
+ * words, as vscale.core.threefry.threefry2x32_words computes it in Python (key
+ * derivation: fold_in), for a call's key in a fraction of a microsecond. */
+static PyObject *vs_threefry(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    static const int rotations[2][4] = {{13, 15, 26, 6}, {17, 29, 16, 24}};
+    uint32_t words[4];
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "threefry(k0, k1, x0, x1)");
+        return NULL;
+    }
+    for (int j = 0; j < 4; j++) {
+        unsigned long value = PyLong_AsUnsignedLong(args[j]);
+        if (PyErr_Occurred()) return NULL;
+        if (value > 0xFFFFFFFFUL) {
+            PyErr_SetString(PyExc_OverflowError, "threefry: words are below 2**32");
+            return NULL;
+        }
+        words[j] = (uint32_t)value;
+    }
+    uint32_t schedule[3] = {words[0], words[1], words[0] ^ words[1] ^ 0x1BD11BDAu};
+    uint32_t x0 = words[2] + schedule[0], x1 = words[3] + schedule[1];
+    for (int injection = 1; injection < 6; injection++) {
+        for (int r = 0; r < 4; r++) {
+            int rotation = rotations[(injection - 1) % 2][r];
+            x0 += x1;
+            x1 = ((x1 << rotation) | (x1 >> (32 - rotation))) ^ x0;
+        }
+        x0 += schedule[injection % 3];
+        x1 += schedule[(injection + 1) % 3] + (uint32_t)injection;
+    }
+    return Py_BuildValue("(kk)", (unsigned long)x0, (unsigned long)x1);
+}
+
+/* transform(kernel, count, args, log, *buffers): every segment of a native kernel over
+ * the first `count` values of the buffers, calling `log(b, b)` (NumPy's log, in place)
+ * on each segment's log buffer between segments: one call from Python per chunk.  The
+ * GIL is released during the loops and held for `log` (a ufunc that releases it again). */
+static PyObject *vs_transform(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    PyObject *call[5 + VS_MAX_BUFFERS];
+    if (nargs < 5 || nargs > 4 + VS_MAX_BUFFERS) {
+        PyErr_SetString(PyExc_TypeError, "transform(kernel, count, args, log, *buffers)");
+        return NULL;
+    }
+    long kernel = PyLong_AsLong(args[0]);
+    if (PyErr_Occurred()) return NULL;
+    if (kernel < 0 || (size_t)kernel >= VS_KERNELS) {
+        PyErr_Format(PyExc_ValueError, "no kernel %ld in this module", kernel);
+        return NULL;
+    }
+    const vs_kernel *k = &vs_table[kernel];
+    PyObject *start = PyLong_FromLong(0);
+    if (start == NULL) return NULL;
+    call[0] = args[0];
+    call[2] = start;
+    call[3] = args[1];
+    call[4] = args[2];
+    for (Py_ssize_t j = 4; j < nargs; j++) call[1 + j] = args[j];
+    for (int segment = 0; segment < k->segments; segment++) {
+        PyObject *number = PyLong_FromLong(segment), *done;
+        if (number == NULL) { Py_DECREF(start); return NULL; }
+        call[1] = number;
+        done = vs_run(self, call, nargs + 1);
+        Py_DECREF(number);
+        if (done == NULL) { Py_DECREF(start); return NULL; }
+        Py_DECREF(done);
+        if (segment + 1 < k->segments) {
+            int buffer = k->log_buffers[segment];
+            if (buffer >= nargs - 4) {
+                Py_DECREF(start);
+                PyErr_SetString(PyExc_ValueError, "transform: too few buffers");
+                return NULL;
+            }
+            PyObject *logged = args[4 + buffer];
+            done = PyObject_CallFunctionObjArgs(args[3], logged, logged, NULL);
+            if (done == NULL) { Py_DECREF(start); return NULL; }
+            Py_DECREF(done);
+        }
+    }
+    Py_DECREF(start);
+    Py_RETURN_NONE;
+}
+
 /* The instruction set the clones run with on this CPU (the ifunc resolvers' choice). */
 static PyObject *vs_isa(PyObject *self, PyObject *unused) {
 #if VS_DISPATCH
@@ -5506,6 +5589,8 @@ static PyObject *vs_isa(PyObject *self, PyObject *unused) {
 static PyMethodDef vs_methods[] = {
     {"run", (PyCFunction)(void (*)(void))vs_run, METH_FASTCALL, "run(kernel, segment, start, count, args, *buffers)"},
     {"isa", vs_isa, METH_NOARGS, "The instruction set the kernels run with on this CPU."},
+    {"transform", (PyCFunction)(void (*)(void))vs_transform, METH_FASTCALL, "Every segment of a native kernel."},
+    {"threefry", (PyCFunction)(void (*)(void))vs_threefry, METH_FASTCALL, "One Threefry-2x32 block."},
     VS_PCG_METHOD
     {NULL, NULL, 0, NULL},
 };

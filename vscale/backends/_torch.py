@@ -208,7 +208,9 @@ class TorchBackend(Backend):
     # -- arrays --------------------------------------------------------------------------
 
     def empty(self, count: int, dtype: Any, device: Any) -> Any:
-        return self.torch.empty((count,), dtype=dtype, device=device)
+        if device.type == "cpu" and device.index is None:  # the default device: no device argument to parse
+            return self.torch.empty(count, dtype=dtype)
+        return self.torch.empty(count, dtype=dtype, device=device)
 
     def working_dtype(self, name: str, device: Any) -> Any:
         return np.dtype(name) if device.type == "cpu" else getattr(self.torch, name)
@@ -220,7 +222,7 @@ class TorchBackend(Backend):
         if flat.device.type != "cpu":
             return flat if flat.dtype == working else None
         if _as_numpy_dtype(flat.dtype) == working:
-            return flat.detach().numpy()
+            return flat.detach().numpy() if flat.requires_grad else flat.numpy()
         return None
 
     def reshape(self, flat: Any, dims: tuple[int, ...]) -> Any:

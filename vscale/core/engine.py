@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from . import portable
 from .complex import ComplexTransform, apply_complex, complex_from_normals
@@ -88,8 +87,7 @@ class Output(Protocol):
         """Store ``values`` (working dtype, or complex) as elements ``start ..``."""
 
 
-@dataclass(frozen=True)
-class Job:
+class Job(NamedTuple):
     """What to compute: ``count`` elements of ``transform``'s distribution.
 
     ``working`` is the real dtype draws and transforms use; ``complex_dtype`` is set for
@@ -97,7 +95,7 @@ class Job:
     every step returns a new array); ``output_bytes`` and ``threads`` bound the threads.
     """
 
-    count: int
+    count: int  # type: ignore[assignment]  # shadows tuple.count, which nothing here uses
     transform: Transform | ComplexTransform | PortableTransform
     working: Any
     complex_dtype: Any | None
