@@ -28,7 +28,7 @@ from vscale.backends import _kernels  # noqa: E402
 
 OUTPUT = ROOT / "vscale" / "backends" / "_speedups.c"
 DTYPES = ("float16", "bfloat16", "float32", "float64")
-KINDS = {"native": ("truncated_normal", "uniform"), "threefry": ("truncated_normal", "untruncated_normal", "uniform")}
+KINDS = dict.fromkeys(("native", "threefry"), ("truncated_normal", "untruncated_normal", "uniform"))
 #: log10 of the scales tried, in quarter steps: every threshold of a transform's structure
 #: (a factor beyond 2**32, a clip a narrow output needs, an overflowing product) is crossed.
 EXPONENTS = [e / 4 for e in range(-4 * 320, 4 * 308 + 1)]

@@ -15,8 +15,10 @@ from ._compat import (
     array_namespace,
     device,
     is_array_api_obj,
+    is_cupy_array,
     is_dtensor,
     is_jax_array,
+    is_numpy_array,
     is_torch_array,
     is_writeable_array,
 )
@@ -72,8 +74,17 @@ def fill(
     return filled
 
 
+#: Array types whose namespace their type decides and that are writable unless their
+#: adapter's check says otherwise (NumPy's, torch's, CuPy's): found once, not per call.
+_NAMESPACE_OF_TYPE: dict[type, Any] = {}
+
+
 def prepare(array: Any) -> Any:
     """Refuse, before any work, what cannot be filled in place; return the array's namespace."""
+    namespace = _NAMESPACE_OF_TYPE.get(type(array))
+    if namespace is not None:
+        get_backend(namespace).check_fillable(array)
+        return namespace
     if not is_array_api_obj(array):
         raise TypeError(
             f"Argument `array` must be an array to fill in place (NumPy, CuPy, torch, or another array-API "
@@ -83,6 +94,8 @@ def prepare(array: Any) -> Any:
     if not is_jax_array(array):
         get_backend(namespace).check_fillable(array)
     if is_writeable_array(array):
+        if is_numpy_array(array) or is_torch_array(array) or is_cupy_array(array):
+            _NAMESPACE_OF_TYPE[type(array)] = namespace
         return namespace
     raise TypeError(
         f"Argument `array` of type {type(array).__module__}.{type(array).__name__} is immutable and cannot be "

@@ -160,7 +160,7 @@ def uniform_filler() -> Callable[..., None] | None:
 def native_kernel(transform: Any, working: str) -> Callable[[np.ndarray], np.ndarray] | None:
     """``kernel(u)``: a native stream's chunk of uniforms ``u`` transformed in place, or None."""
     found = _index("native", transform, working)
-    if found is None or getattr(transform, "kind", None) == "untruncated_normal":
+    if found is None:
         return None
     spec, index = found
     kernel = _native(spec, index, _kernels.host_kernel_constants("native", transform, working))

@@ -60,7 +60,7 @@ class NumpyBackend(Backend):
                 "Argument `array` is read-only (its flags.writeable is False); pass a writeable array, "
                 "or create a new one by calling the initializer with the shape."
             )
-        if has_overlap(array.shape, array.strides):
+        if not array.flags.c_contiguous and has_overlap(array.shape, array.strides):
             raise ValueError(
                 f"Argument `array` has elements that share memory (shape {array.shape}, strides "
                 f"{array.strides}); filling it cannot give each element its own value. Pass a copy."

@@ -7,18 +7,15 @@ with ``PCG64.advance`` in ``O(log n)``.  So any range of positions can be drawn 
 by any thread, with the same values: the stream is seekable, which is what threads,
 chunks of any size and (later) regions need.
 
-Uniforms come from ``Generator.random``: the top 24 (float32) or 53 (float64) bits of
-each 32- or 64-bit output, exactly the grid ``k * eps/2``.  Normals (for the untruncated
-normal) come from ``Generator.standard_normal``, NumPy's ziggurat; it consumes a
-variable number of outputs, so a range that starts inside a block draws the block's
-earlier normals and drops them (the engine's chunks are block-aligned, so only odd
-chunk sizes pay for that).
+The stream gives uniforms only, ``Generator.random``'s: the top 24 (float32) or 53
+(float64) bits of each 32- or 64-bit output, exactly the grid ``k * eps/2``; all three
+distributions are transforms of them (the untruncated normal by the inverse CDF, as the
+truncated one), so any range of positions costs its length, normals included.
 
 Every generator is the calling thread's own, re-seeded for each block: seeding costs a
 hash and a state assignment (~3 us), not a ``SeedSequence`` (~30 us).  Where the compiled
-kernels are installed, uniforms come from their copy of PCG64 and ``Generator.random``
-(the same bits, in half the time and without a state assignment); normals always come
-from NumPy.
+kernels are installed, the uniforms come from their copy of PCG64 and ``Generator.random``
+instead: the same bits, in half the time, without a state assignment.
 """
 
 from __future__ import annotations
@@ -68,10 +65,10 @@ def key_from_numpy(generator: np.random.Generator | None) -> bytes:
 
 
 class PCG64Stream:
-    """Seekable host stream of uniforms (and normals) for one call; see the module docstring."""
+    """Seekable host stream of uniforms for one call; see the module docstring."""
 
     seekable = True
-    normals = True
+    normals = False
 
     def __init__(self, key: bytes, dtype: np.dtype) -> None:
         self.key = key
@@ -85,12 +82,12 @@ class PCG64Stream:
         while done < count:
             block, offset = divmod(start + done, BLOCK)
             size = min(count - done, BLOCK - offset)
-            self._draw_block(block, offset, out[done : done + size], normal)
+            self._draw_block(block, offset, out[done : done + size])
             done += size
         return out
 
-    def _draw_block(self, block: int, offset: int, out: Any, normal: bool) -> None:
-        if self.fill is not None and not normal:
+    def _draw_block(self, block: int, offset: int, out: Any) -> None:
+        if self.fill is not None:
             try:
                 self.fill(block_seed(self.key, block), offset, out.shape[0], out, self.dtype.itemsize)
                 return
@@ -99,11 +96,6 @@ class PCG64Stream:
         generator = _generator()
         bit_generator: Any = generator.bit_generator  # PCG64 (typed as BitGenerator)
         bit_generator.state = block_state(self.key, block)
-        if normal:
-            if offset:
-                generator.standard_normal(offset, dtype=self.dtype)
-            generator.standard_normal(out=out, dtype=self.dtype)
-            return
         # A float64 draw consumes one 64-bit output; a float32 draw one 32-bit half of
         # it, the low half first and the high half kept for the next draw.
         halves = self.dtype.itemsize == 4

@@ -1,8 +1,9 @@
 """PyTorch adapter.
 
 On the CPU a tensor's memory is shared with NumPy, so the host stream (PCG64, 128-bit
-keys) writes its draws straight into the tensor and the transforms run there as NumPy
-operations, on several threads: the values are NumPy's, bit for bit.  On an accelerator
+keys) writes its draws straight into the tensor and the transforms run there as the
+compiled host kernels (or NumPy operations), on several threads: the values are NumPy's,
+bit for bit.  On an accelerator
 the draws come from a ``torch.Generator`` of that device, one per block of positions
 (:mod:`vscale.backends._blocks`), seeded with 64 bits, and the transforms run as torch
 operations on the device: nothing leaves it.  Where CuPy is installed too, the
@@ -68,6 +69,7 @@ class TorchBackend(Backend):
         self.torch = torch
         self.host_xp = standard_namespace(np)
         self.kernels: Any = None  # CupyKernels once a CUDA call needs them; False without CuPy
+        self._bump_version = getattr(getattr(torch.autograd, "graph", None), "increment_version", None)
 
     def native_dtype(self, name: str) -> Any | None:
         return getattr(self.torch, name)
@@ -251,7 +253,7 @@ class TorchBackend(Backend):
                 "Argument `array` is an inference tensor (created under torch.inference_mode()); it can only be "
                 "written inside torch.inference_mode(). Fill it there, or pass a normal tensor."
             )
-        if has_overlap(tuple(array.shape), tuple(array.stride())):
+        if not array.is_contiguous() and has_overlap(tuple(array.shape), tuple(array.stride())):
             raise ValueError(
                 f"Argument `array` has elements that share memory (shape {tuple(array.shape)}, strides "
                 f"{tuple(array.stride())}, e.g. from expand()); each element needs its own value. Pass a copy."
@@ -259,6 +261,5 @@ class TorchBackend(Backend):
 
     def finish_fill(self, array: Any) -> None:
         """Tell autograd that ``array`` changed (the CPU path writes through NumPy)."""
-        bump = getattr(getattr(self.torch.autograd, "graph", None), "increment_version", None)
-        if bump is not None and not array.is_inference():
-            bump(array)
+        if self._bump_version is not None and not array.is_inference():
+            self._bump_version(array)
