@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import platform
+import shutil
 import subprocess
 import sys
 import threading
@@ -418,3 +420,27 @@ def test_the_compiled_threefry_block_is_the_cores():
         assert _host_kernels.threefry_block(k0, k1, x0, x1) == threefry2x32_words((k0, k1), (x0, x1))
     with pytest.raises(OverflowError):
         _host_kernels.threefry_block(2**32, 0, 0, 0)
+
+
+@needs_kernels
+@pytest.mark.skipif(
+    platform.machine() not in ("x86_64", "AMD64") or shutil.which("objdump") is None,
+    reason="the clones are x86-64's, and reading them needs binutils' objdump",
+)
+def test_the_binary_runs_on_any_x86_64_and_uses_wider_units_where_present():
+    """No -march=native: each loop's default clone is baseline x86-64 (SSE2 only: no ymm or
+    zmm register), and the AVX2 and AVX-512 clones use the wider vectors."""
+    library = _host_kernels._speedups.__file__
+
+    def registers(symbol):
+        listing = subprocess.run(
+            ["objdump", "-d", "--no-show-raw-insn", f"--disassemble={symbol}", library],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        return {name: listing.count(f"%{name}") for name in ("xmm", "ymm", "zmm")}
+
+    for kernel in range(0, len(_host_kernels.kernel_names()), 5):
+        default, avx2, avx512 = (registers(f"k{kernel}_s0.{target}") for target in ("default", "avx2", "avx512f"))
+        assert default["xmm"] > 0 and default["ymm"] == default["zmm"] == 0, (kernel, default)
+        assert avx2["ymm"] > 0 and avx2["zmm"] == 0, (kernel, avx2)
+        assert avx512["zmm"] > 0, (kernel, avx512)
