@@ -77,7 +77,9 @@ def _probe(name: str) -> BackendCase | str:
     if framework == "jax":
         import jax
 
-        return BackendCase(name, module, jax.devices("cpu")[0], ("float16", "bfloat16", "float32", "float64"))
+        # JAX's default configuration has no 64-bit types (CI runs the JAX tests both ways).
+        wide = ("float64",) if jax.config.jax_enable_x64 else ()
+        return BackendCase(name, module, jax.devices("cpu")[0], ("float16", "bfloat16", "float32", *wide))
     if framework == "torch":
         if device == "cuda" and not module.cuda.is_available():
             return "torch reports no usable CUDA device (torch.cuda.is_available() is False)"

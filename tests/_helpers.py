@@ -49,3 +49,19 @@ def _reference_array(backend: Any) -> Any:
 
         return jax.device_put(backend.module.empty(0), backend.device)
     return backend.module.empty(0)
+
+
+def jax_has_x64() -> bool:
+    """Whether JAX (if imported) runs with 64-bit types (``jax_enable_x64``); True without JAX."""
+    import sys
+
+    jax = sys.modules.get("jax")
+    return jax is None or bool(jax.config.jax_enable_x64)
+
+
+def require_x64(what: str) -> None:
+    """Skip a test of ``what`` under JAX's default configuration (no 64-bit types)."""
+    import pytest
+
+    if not jax_has_x64():
+        pytest.skip(f"{what} needs JAX's 64-bit types (jax_enable_x64); CI runs the JAX tests with them too")

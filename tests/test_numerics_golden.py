@@ -51,6 +51,8 @@ def test_golden_values(backend):
     assert len(cases) == len(_golden.cases(backend.name)), "the golden file is stale: regenerate it"
     failures = []
     for case in cases:
+        if not _golden.available(backend.name, case):
+            continue  # float64 on JAX without its 64-bit types: checked by the x64 run
         got = _golden.compute(backend.name, case)
         for call, (value, expected) in enumerate(zip(got, case["values"], strict=True)):
             if value != expected:

@@ -88,8 +88,12 @@ class ThreefryStream:
             position += size
         return pieces[0] if len(pieces) == 1 else xp.concat(pieces)
 
+    def _word(self, value: int) -> Array:
+        """A key-schedule word as a 0-d array of the rounds' dtype (see ``threefry2x32``)."""
+        return self.xp.asarray(value, dtype=self.word, device=self.device)
+
     def _uniforms(self, x0: Array, x1: Array) -> Array:
-        y0, y1 = threefry.threefry2x32(self.key, x0, x1, wide=self.wide)
+        y0, y1 = threefry.threefry2x32(self.key, x0, x1, wide=self.wide, word=self._word)
         return threefry.words_to_uniforms(y0, y1, xp=self.xp, dtype=self.dtype, grid=self.grid)
 
 

@@ -23,6 +23,7 @@ streams deliver.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 Array = Any
@@ -32,18 +33,24 @@ _PARITY = 0x1BD11BDA
 _ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
 
 
-def threefry2x32(key: tuple[int, int], x0: Array, x1: Array, /, *, wide: bool) -> tuple[Array, Array]:
+def threefry2x32(
+    key: tuple[int, int], x0: Array, x1: Array, /, *, wide: bool, word: Callable[[int], Any] | None = None
+) -> tuple[Array, Array]:
     """Encrypt the counter words ``(x0, x1)`` under ``key``; returns the output words.
 
     ``x0`` and ``x1`` (arrays of one integer dtype holding values below ``2**32``) are
     overwritten where the namespace allows it (augmented assignments), else replaced.
     ``wide`` says that the dtype has more than 32 bits, so sums and left shifts are
-    masked back to 32 bits.
+    masked back to 32 bits.  ``word`` turns each key-schedule word the rounds add into an
+    operand of the arrays' dtype (a 0-d array): a namespace may refuse a Python int of
+    ``2**31`` or more next to unsigned 32-bit arrays (JAX without 64-bit types reads it
+    as an int32).  Without it, the words are added as Python ints.
     """
+    operand = word or _as_is
     k0, k1 = key[0] & MASK, key[1] & MASK
     schedule = (k0, k1, k0 ^ k1 ^ _PARITY)
-    x0 += schedule[0]
-    x1 += schedule[1]
+    x0 += operand(schedule[0])
+    x1 += operand(schedule[1])
     if wide:
         x0 &= MASK
         x1 &= MASK
@@ -58,12 +65,16 @@ def threefry2x32(key: tuple[int, int], x0: Array, x1: Array, /, *, wide: bool) -
                 x1 &= MASK
             x1 |= high
             x1 ^= x0
-        x0 += schedule[injection % 3]
-        x1 += (schedule[(injection + 1) % 3] + injection) & MASK
+        x0 += operand(schedule[injection % 3])
+        x1 += operand((schedule[(injection + 1) % 3] + injection) & MASK)
         if wide:
             x0 &= MASK
             x1 &= MASK
     return x0, x1
+
+
+def _as_is(value: Any) -> Any:
+    return value
 
 
 def threefry2x32_words(key: tuple[int, int], counter: tuple[int, int]) -> tuple[int, int]:
