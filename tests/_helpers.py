@@ -65,3 +65,16 @@ def require_x64(what: str) -> None:
 
     if not jax_has_x64():
         pytest.skip(f"{what} needs JAX's 64-bit types (jax_enable_x64); CI runs the JAX tests with them too")
+
+
+def build_flags() -> list[str]:
+    """The C flags the package's build gives the compiled kernels (setup.py's UNIX_FLAGS), so
+    that kernels compiled by a test are compiled as the shipped ones are."""
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse((Path(__file__).resolve().parents[1] / "setup.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "UNIX_FLAGS" for t in node.targets):
+            return list(ast.literal_eval(node.value))
+    raise AssertionError("setup.py defines no UNIX_FLAGS")

@@ -141,6 +141,8 @@ def test_unseeded_calls_and_generators_draw_the_key_on_the_client():
     lazy = vscale.HeUniform()((9, 9), xp="dask", chunks=4)
     np.random.seed(4)
     _assert_bits(lazy.compute(scheduler="synchronous"), vscale.HeUniform()((9, 9)))
+    np.random.seed(5)
+    assert not np.array_equal(lazy.compute(scheduler="synchronous"), vscale.HeUniform()((9, 9)))
     init = vscale.HeUniform(seed=1)
     from_rng = init((9, 9), xp="dask", chunks=4, generator=np.random.default_rng(8))
     _assert_bits(from_rng.compute(scheduler="threads"), init((9, 9), generator=np.random.default_rng(8)))

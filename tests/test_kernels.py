@@ -1,7 +1,7 @@
 """Fused kernels traced from the core: the same operations, compiled, give the core's values.
 
-On the CPU the traced bodies are compiled with gcc (``-ffp-contract=off``, as NVRTC gets
-``--fmad=false``) and run through ctypes: the portable kernels must give NumPy's bits,
+On the CPU the traced bodies are compiled with gcc and the package build's own flags
+(setup.py: ``-ffp-contract=off``, as NVRTC gets ``--fmad=false``) and run through ctypes: the portable kernels must give NumPy's bits,
 the native transforms the core's values within the C library's ``log`` (a few ulps).  The
 CUDA form is compiled to PTX with nvcc where it is installed.  On a GPU the CuPy and torch
 CUDA calls run the kernels themselves and are compared with the core's operations
@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 import vscale
+from tests._helpers import build_flags
 from vscale._threefry import portable_transform
 from vscale.backends import _kernels
 from vscale.backends._threefry import Positions, ThreefryStream
@@ -35,7 +36,7 @@ def _compile(tmp_path, recording, working, indexed):
     source = tmp_path / "kernel.c"
     library = tmp_path / "kernel.so"
     source.write_text(_kernels.c_function(recording, working, working, indexed=indexed))
-    flags = ["-O2", "-ffp-contract=off", "-fno-fast-math", "-shared", "-fPIC"]
+    flags = [*build_flags(), "-shared", "-fPIC"]  # the shipped kernels' flags
     subprocess.run(["gcc", *flags, str(source), "-o", str(library), "-lm"], check=True)
     return ctypes.CDLL(str(library))
 

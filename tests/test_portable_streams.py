@@ -551,7 +551,9 @@ def test_unseeded_threefry_follows_the_global_generator():
     torch.manual_seed(3)
     again = _init(seed=None)((50,), xp="torch")
     later = _init(seed=None)((50,), xp="torch")
-    assert torch.equal(first, again) and not torch.equal(first, later)
+    torch.manual_seed(4)
+    other = _init(seed=None)((50,), xp="torch")
+    assert torch.equal(first, again) and not torch.equal(first, later) and not torch.equal(first, other)
 
 
 @pytest.mark.parametrize("layout", ["contiguous", "transposed"])

@@ -78,12 +78,13 @@ def test_spawned_processes_receive_initializers():
 def test_unseeded_follows_numpys_global_seed_across_processes():
     code = """
         import numpy as np, vscale
-        np.random.seed(0)
+        np.random.seed({seed})
         a = vscale.HeNormal()((8,)); b = vscale.HeNormal()((8,))
         print(a.tobytes().hex(), b.tobytes().hex())
     """
-    first, second = _run(code), _run(code)
+    first, second, other = _run(code.format(seed=0)), _run(code.format(seed=0)), _run(code.format(seed=1))
     assert first == second
+    assert first != other  # the global seed, not something fixed, decides the values
     a, b = first.split()
     assert a != b  # unseeded calls still differ
 
@@ -92,12 +93,13 @@ def test_unseeded_follows_torch_manual_seed_across_processes():
     pytest.importorskip("torch")
     code = """
         import torch, vscale, vscale.torch
-        torch.manual_seed(0)
+        torch.manual_seed({seed})
         net = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Linear(4, 3))
         vscale.torch.init_module(net, vscale.HeNormal(), bias="torch")
         print(b"".join(p.detach().numpy().tobytes() for p in net.parameters()).hex())
     """
-    assert _run(code) == _run(code)
+    assert _run(code.format(seed=0)) == _run(code.format(seed=0))
+    assert _run(code.format(seed=0)) != _run(code.format(seed=1))  # the seed decides, not a constant
 
 
 def test_generator_argument_gives_the_key_on_torch():
