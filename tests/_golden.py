@@ -55,10 +55,16 @@ def native_bytes(result: Any) -> bytes:
 
 
 def draw(
-    backend_name: str, distribution: str, dtype: str, seed: int, shape: tuple[int, ...], calls: int
+    backend_name: str,
+    distribution: str,
+    dtype: str,
+    seed: int,
+    shape: tuple[int, ...],
+    calls: int,
+    prng: str = "native",
 ) -> list[bytes]:
     module, device = namespace(backend_name)
-    init = vscale.VarianceScaling(2.0, "fan_avg", distribution, seed=seed)
+    init = vscale.VarianceScaling(2.0, "fan_avg", distribution, seed=seed, prng=prng)
     return [native_bytes(init(shape, dtype, xp=module, device=device)) for _ in range(calls)]
 
 
@@ -81,12 +87,23 @@ def cases(backend_name: str) -> list[dict[str, Any]]:
         {"distribution": d, "dtype": "float32", "seed": 7, "shape": list(LARGE_SHAPE), "calls": 1, "digest": True}
         for d in DISTRIBUTIONS
     ]
-    return small + large
+    # The portable stream: the same cases with prng="threefry" (its bits are one on every
+    # backend, so a GPU's entries are the host's, recorded without a GPU and checked on one).
+    portable = [dict(case, prng="threefry") for case in small + large]
+    return small + large + portable
 
 
 def compute(backend_name: str, case: dict[str, Any]) -> list[str]:
     """Hex of each call's bytes, or their SHA-256 for the large cases."""
-    raw = draw(backend_name, case["distribution"], case["dtype"], case["seed"], tuple(case["shape"]), case["calls"])
+    raw = draw(
+        backend_name,
+        case["distribution"],
+        case["dtype"],
+        case["seed"],
+        tuple(case["shape"]),
+        case["calls"],
+        case.get("prng", "native"),
+    )
     if case.get("digest"):
         return [hashlib.sha256(r).hexdigest() for r in raw]
     return [r.hex() for r in raw]

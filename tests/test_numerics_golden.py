@@ -2,7 +2,10 @@
 
 tests/golden/values.json holds, per backend, distribution, dtype and seed, the exact bytes of
 the first two calls of a seeded initializer on a (3, 4) weight (and SHA-256 digests of a
-131 078-value weight that spans several chunks).  A failure here means that the values users
+131 078-value weight that spans several chunks), for the native streams and for
+``prng="threefry"``.  The portable stream's bits are one on every backend, so the GPU
+backends' portable entries are recorded from their host backend without a GPU and checked
+when one is lent; their native entries can only be recorded on a GPU.  A failure here means that the values users
 get for a given seed have changed: the random streams, the transforms or their rounding.
 
 CHANGING THE GOLDEN FILE IS DELIBERATE.  If the change is intended (a new adapter, a faster
@@ -48,7 +51,12 @@ def describe_difference(case: dict, got: str, expected: str) -> str:
 
 def test_golden_values(backend):
     cases = golden_cases(backend)
-    assert len(cases) == len(_golden.cases(backend.name)), "the golden file is stale: regenerate it"
+    wanted = _golden.cases(backend.name)
+    recorded = [{k: v for k, v in case.items() if k != "values"} for case in cases]
+    assert all(case in wanted for case in recorded), "the golden file is stale: regenerate it"
+    missing = [case for case in wanted if case not in recorded]
+    # A GPU backend's native entries can only be recorded on a GPU (tools/make_golden.py there).
+    assert not missing or backend.name in ("torch:cuda", "cupy"), f"{len(missing)} golden cases not recorded"
     failures = []
     for case in cases:
         if not _golden.available(backend.name, case):
@@ -59,3 +67,5 @@ def test_golden_values(backend):
                 label = f"{case['distribution']} {case['dtype']} seed={case['seed']} shape={case['shape']} call {call}"
                 failures.append(f"{label}: {describe_difference(case, value, expected)}")
     assert not failures, "seeded values changed:\n" + "\n".join(failures)
+    if missing:
+        pytest.skip(f"{len(missing)} cases of {backend.name} have no golden values yet: run tools/make_golden.py here")
