@@ -2,10 +2,11 @@
 
 Every argument of ``VarianceScaling(...)`` and of its call gets values of every kind: right
 and wrong types, NaN/inf/huge/negative numbers, shapes as lists, tuples, NumPy integers,
-0-d arrays, ``torch.Size``, shapes too large for memory.  The contract: either the call
-succeeds with exactly the right result (namespace, dtype, shape, finite values inside the
-support), or it raises ``ValueError``/``TypeError`` whose message names the argument in
-backquotes.  Any other exception fails the test.  Shapes that cannot fit the device are
+0-d arrays, ``torch.Size``, shapes too large for memory.  The contract is written down here
+independently of vscale's checks (``first_invalid``, ``valid_shape``): valid arguments must
+succeed with exactly the right result (namespace, dtype, shape, finite values inside the
+support), and invalid ones must raise ``ValueError``/``TypeError`` whose message names the
+offending argument in backquotes.  Any other outcome fails the test.  Shapes that cannot fit the device are
 refused before anything is allocated (the message says so, and no framework allocator
 error such as NumPy's ``MemoryError`` or PyTorch's ``RuntimeError`` can appear).
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import fractions
 import math
+import numbers
 import re
 
 import numpy as np
@@ -39,6 +41,44 @@ def assert_clear_error(error: BaseException) -> None:
     assert isinstance(error, (ValueError, TypeError)), f"{type(error).__name__}: {error}"
     named = re.findall(r"`(\w+)`", str(error))
     assert any(name in ARGUMENTS for name in named), f"no argument named in: {error}"
+
+
+def assert_refused(call, argument: str) -> None:
+    """``call()`` raises ValueError or TypeError whose message names ``argument`` (and no other
+    exception type gets through)."""
+    with pytest.raises((ValueError, TypeError)) as caught:
+        call()
+    assert f"`{argument}`" in str(caught.value), f"`{argument}` not named in: {caught.value}"
+
+
+# The contract, written independently of vscale's checks: what must succeed.
+def valid_scale(scale) -> bool:
+    if isinstance(scale, bool) or not isinstance(scale, numbers.Real):
+        return False  # Decimal is not a numbers.Real; strings, None and objects are not numbers
+    try:
+        value = float(scale)
+    except OverflowError:
+        return False
+    return math.isfinite(value) and value > 0
+
+
+def valid_name(value, allowed) -> bool:
+    return isinstance(value, str) and value.lower() in allowed
+
+
+def valid_seed(seed) -> bool:
+    return seed is None or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed >= 0)
+
+
+def first_invalid(scale, mode, distribution, seed) -> str | None:
+    """The argument a refusal must name (the constructor checks them in this order), or None."""
+    checks = {
+        "scale": valid_scale(scale),
+        "mode": valid_name(mode, ("fan_in", "fan_out", "fan_avg")),
+        "distribution": valid_name(distribution, ("truncated_normal", "untruncated_normal", "uniform", "normal")),
+        "seed": valid_seed(seed),
+    }
+    return next((name for name, ok in checks.items() if not ok), None)
 
 
 def construct(**kwargs):
@@ -71,9 +111,11 @@ names = st.one_of(
 @SETTINGS
 @given(scale=numbers_of_every_kind, mode=names, distribution=names, seed=numbers_of_every_kind)
 def test_constructor(scale, mode, distribution, seed):
-    init = construct(scale=scale, mode=mode, distribution=distribution, seed=seed)
-    if init is None:
+    bad = first_invalid(scale, mode, distribution, seed)
+    if bad is not None:
+        assert_refused(lambda: vscale.VarianceScaling(scale, mode, distribution, seed), bad)
         return
+    init = vscale.VarianceScaling(scale=scale, mode=mode, distribution=distribution, seed=seed)  # must succeed
     config = init.get_config()
     assert type(config["scale"]) is float and math.isfinite(config["scale"]) and config["scale"] > 0
     assert config["scale"] == float(scale)
@@ -127,14 +169,35 @@ def expected_shape(shape) -> tuple[int, ...]:
     return tuple(int(d) for d in shape)
 
 
+def valid_dim(dim) -> bool:
+    """A dimension the contract accepts: a non-negative integer (Python, NumPy, 0-d integer
+    array), not a bool, small enough to allocate (the strategies' large ones are 2**40+)."""
+    if isinstance(dim, (bool, np.bool_)):
+        return False
+    if isinstance(dim, np.ndarray):
+        if dim.ndim != 0 or dim.dtype.kind not in "iu":
+            return False
+        dim = int(dim)
+    if not isinstance(dim, (int, np.integer)):
+        return False
+    return 0 <= int(dim) < 2**20
+
+
+def valid_shape(shape) -> bool:
+    if valid_dim(shape):
+        return True
+    if isinstance(shape, np.ndarray):
+        return shape.ndim == 1 and shape.dtype.kind in "iu" and all(0 <= d < 2**20 for d in shape.tolist())
+    if not isinstance(shape, (list, tuple)) and type(shape).__name__ != "Size":
+        return False
+    return len(shape) <= 64 and all(valid_dim(d) for d in shape)
+
+
 def check_call(backend, init, shape, dtype):
-    try:
-        result = init(shape, dtype, xp=backend.module, device=backend.device)
-    except Exception as error:  # noqa: BLE001
-        assert_clear_error(error)
-        if isinstance(error, ValueError) and "memory" in str(error):
-            assert "nothing was allocated" in str(error)
+    if not valid_shape(shape):
+        assert_refused(lambda: init(shape, dtype, xp=backend.module, device=backend.device), "shape")
         return None
+    result = init(shape, dtype, xp=backend.module, device=backend.device)  # must succeed
     dims = expected_shape(shape)
     name = dtype if isinstance(dtype, str) else None
     if name is not None:
