@@ -1,7 +1,7 @@
-"""``python -m benchmarks``: the same as ``vscale bench``."""
+"""``python -m benchmarks``: the benchmark harness (see :mod:`benchmarks.harness.run`)."""
 
 import sys
 
-from vscale.cli.bench.run import main
+from benchmarks.harness.run import main
 
 sys.exit(main())

@@ -25,82 +25,13 @@ import platform
 import statistics
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
-PRNGS = ("native", "threefry")
+from vscale.cli.bench import DISTRIBUTIONS, PRNGS, paired, ratio, speed
+
 SIZES = (4096, 36864, 262144, 4096 * 4096)
-NUMPY_PEERS = {"truncated_normal": "standard_normal", "untruncated_normal": "standard_normal", "uniform": "random"}
-TORCH_PEERS = {"truncated_normal": "trunc_normal_", "untruncated_normal": "normal_", "uniform": "uniform_"}
-
-
-def shape_of(size: int) -> tuple[int, ...]:
-    return (size // 4096, 4096) if size >= 4096 * 4096 else (size,)
-
-
-def paired(calls: dict[str, Callable[[], Any]], rounds: int, number: int) -> dict[str, list[float]]:
-    """Seconds per call of each contender, one figure per round; order rotated each round."""
-    names = list(calls)
-    for call in calls.values():
-        call()  # warm: plans, kernels, page faults of a first allocation
-    times: dict[str, list[float]] = {name: [] for name in names}
-    for r in range(rounds):
-        for name in names[r % len(names) :] + names[: r % len(names)]:
-            call = calls[name]
-            start = time.perf_counter()
-            for _ in range(number):
-                call()
-            times[name].append((time.perf_counter() - start) / number)
-    return times
-
-
-def ratio(times: dict[str, list[float]], name: str, peer: str) -> tuple[float, float, float]:
-    """Median ratio of ``name`` to ``peer``, and the lowest and highest per-round ratio."""
-    per_round = [a / b for a, b in zip(times[name], times[peer], strict=True)]
-    return statistics.median(times[name]) / statistics.median(times[peer]), min(per_round), max(per_round)
-
-
-def speed(sizes: tuple[int, ...], rounds: int) -> list[dict[str, Any]]:
-    import torch
-
-    import vscale
-
-    rng = np.random.default_rng(0)
-    rows = []
-    for size in sizes:
-        shape = shape_of(size)
-        number = max(1, 2_000_000 // size)
-        tensor = torch.empty(shape)
-        for distribution in DISTRIBUTIONS:
-            calls: dict[str, Callable[[], Any]] = {}
-            for prng in PRNGS:
-                init = vscale.VarianceScaling(1.0, "fan_in", distribution, seed=0, prng=prng)
-                calls[f"numpy/{prng}"] = lambda init=init, shape=shape: init(shape)
-                calls[f"torch/{prng}"] = lambda init=init, tensor=tensor: init.fill_(tensor)
-            numpy_peer = NUMPY_PEERS[distribution]
-            torch_peer = TORCH_PEERS[distribution]
-            sample = rng.random if numpy_peer == "random" else rng.standard_normal
-            calls["numpy/peer"] = lambda sample=sample, shape=shape: sample(shape, dtype=np.float32)
-            calls["torch/peer"] = {
-                "trunc_normal_": lambda tensor=tensor: torch.nn.init.trunc_normal_(tensor),
-                "normal_": lambda tensor=tensor: tensor.normal_(),
-                "uniform_": lambda tensor=tensor: tensor.uniform_(),
-            }[torch_peer]
-            times = paired(calls, rounds, number)
-            for backend, peer in (("numpy", numpy_peer), ("torch", torch_peer)):
-                for prng in PRNGS:
-                    median, low, high = ratio(times, f"{backend}/{prng}", f"{backend}/peer")
-                    rows.append({
-                        "size": size, "distribution": distribution, "backend": backend, "prng": prng, "peer": peer,
-                        "ns_per_value": 1e9 * statistics.median(times[f"{backend}/{prng}"]) / size,
-                        "peer_ns_per_value": 1e9 * statistics.median(times[f"{backend}/peer"]) / size,
-                        "ratio": median, "low": low, "high": high,
-                    })  # fmt: skip
-    return rows
 
 
 def small_calls(rounds: int) -> list[dict[str, Any]]:

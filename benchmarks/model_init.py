@@ -335,12 +335,20 @@ def machine() -> dict[str, Any]:
     }
 
 
+def _load() -> float | None:
+    """The 1-minute load average, where the platform has one."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
+
+
 def table(records: list[dict[str, Any]], args: argparse.Namespace) -> list[str]:
     """The printed report: a header, and per model a title and one row per contender."""
     threads = os.environ.get("VSCALE_NUM_THREADS") or "default"
     lines = [
         f"ns per initialized parameter: median [min-max] of {args.repeats} paired, rotated repeats after a warm-up; "
-        f"torch {torch.__version__} ({torch.get_num_threads()} threads), vscale {vscale.__version__} ({threads} threads)",
+        f"torch {torch.__version__} (threads: {torch.get_num_threads()}), vscale {vscale.__version__} (threads: {threads})",
         "/hf, /timm: median over hf's, timm's median (<1 is faster); x2sig: times faster than trunc2sigma",
     ]
     for rec in records:
@@ -348,13 +356,14 @@ def table(records: list[dict[str, Any]], args: argparse.Namespace) -> list[str]:
             f"{rec['model']}: {rec['parameters']:,} parameters, {rec['initialized_parameters']:,} initialized"
             " (Linear/Embedding/Conv weights and biases)"
         )
-        lines.append(f"  {'contender':<24}{'median':>8}  {'[min-max]':<15}{'/hf':>6}{'/timm':>7}{'x2sig':>7}")
+        lines.append(f"  {'contender':<23} {'median':>7} {'[min-max]':<15} {'/hf':>6} {'/timm':>6} {'x2sig':>6}")
         for c, med in rec["median_ns_per_parameter"].items():
             values = rec["ns_per_parameter"][c]
             spread = f"[{min(values):.2f}-{max(values):.2f}]"
+            # Explicit single spaces between fields: a wide value shifts the row, never merges two fields.
             lines.append(
-                f"  {c:<24}{med:>8.2f}  {spread:<15}{rec['ratio_to_hf'][c]:>6.2f}{rec['ratio_to_timm'][c]:>7.2f}"
-                f"{rec['times_faster_than_trunc2sigma'][c]:>7.2f}"
+                f"  {c:<23} {med:>7.2f} {spread:<15} {rec['ratio_to_hf'][c]:>6.2f} {rec['ratio_to_timm'][c]:>6.2f}"
+                f" {rec['times_faster_than_trunc2sigma'][c]:>6.2f}"
             )
     # The contenders fill the same tensors but not with the same spread: say so next to the speeds.
     lines.append(
@@ -389,6 +398,8 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
         # vscale reads it at every fill, so setting it here, after import, is enough.
         os.environ["VSCALE_NUM_THREADS"] = str(args.threads)
+    # The load before and after tells a reader of the JSON whether a co-tenant was busy.
+    load_before = _load()
     start = time.perf_counter()
     records = [bench_model(name, args) for name in args.models]
     lines = table(records, args)
@@ -404,6 +415,7 @@ def main(argv: list[str] | None = None) -> int:
             "threads": args.threads,
             "machine": machine(),
             "wall_seconds": wall,
+            "load_average_1min": {"before": load_before, "after": _load()},
             "models": records,
         }
         with open(args.json, "w", encoding="utf-8") as handle:

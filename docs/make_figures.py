@@ -17,8 +17,8 @@ from pathlib import Path
 STATIC = Path(__file__).resolve().parent / "_static"
 sys.path.insert(0, str(STATIC.parents[1]))
 
+from benchmarks.harness import plot  # noqa: E402
 from vscale.cli import main as cli  # noqa: E402
-from vscale.cli.bench import plot  # noqa: E402
 
 
 def main() -> int:

@@ -12,8 +12,8 @@ import math
 
 import pytest
 
-from vscale.cli.bench import sweep
-from vscale.cli.bench.run import main as bench_main
+from benchmarks.harness import sweep
+from benchmarks.harness.run import main as bench_main
 
 SIZES = (10, 4096)
 
@@ -165,7 +165,7 @@ def test_sweep_options_need_sweep():
 
 def test_plot(report, tmp_path):
     pytest.importorskip("matplotlib")
-    from vscale.cli.bench.plot import plot_sweep
+    from benchmarks.harness.plot import plot_sweep
 
     out = plot_sweep(report, tmp_path / "sweep.png")
     assert out == tmp_path / "sweep.png" and out.stat().st_size > 0

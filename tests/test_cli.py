@@ -134,8 +134,10 @@ def test_version():
         (("show", "VarianceScaling(" * 300 + ")" * 300, "--shape", "2", "2"), "IDENTIFIER"),
         (("show", '{"scale": ' * 3000 + "1" + "}" * 3000, "--shape", "2", "2"), "error"),
         (("show", "he_normal(" + "1, " * 20000 + ")", "--shape", "2", "2"), "error"),
-        (("bench", "--sizes", "abc"), "--sizes takes value counts"),
-        (("bench", "--backends", "nope"), "unknown choice"),
+        (("bench", "--sizes", "abc"), "comma-separated sizes"),
+        (("bench", "--sizes", "0"), "between 1 and 2**28"),
+        (("bench", "--rounds", "0"), "rounds must be between 1 and 100"),
+        (("bench", "--backend", "nope"), "invalid choice"),
     ],
 )
 def test_bad_input_gets_one_line_and_status_2(args, message):
@@ -184,3 +186,17 @@ def test_info_says_which_kernels_run():
     assert "array operations" in turned_off.stdout
     version = vscale_cli("--version")
     assert version.stdout.startswith(f"vscale {vscale.__version__} (")
+
+
+def test_bench_is_a_quick_check(tmp_path):
+    run = vscale_cli(
+        "bench", "--sizes", "4096", "--rounds", "1", "--backend", "numpy", "--json", str(tmp_path / "b.json")
+    )
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.strip().splitlines()
+    assert len(lines) <= 40 and "numpy native" in lines[3]
+    rows = json.loads((tmp_path / "b.json").read_text())["rows"]
+    assert {(r["distribution"], r["prng"]) for r in rows} == {
+        (d, p) for d in ("truncated_normal", "untruncated_normal", "uniform") for p in ("native", "threefry")
+    }
+    assert {r["peer"] for r in rows} == {"standard_normal", "random"}  # the frameworks' own functions, never vscale

@@ -2,7 +2,8 @@
 
 ``vscale show IDENTIFIER --shape ...`` prints the fans, ``n``, the standard deviation and
 the support, draws the tensor on the chosen backend and device, and prints its statistics
-and a histogram against the exact density; ``vscale bench`` runs the benchmark harness;
+and a histogram against the exact density; ``vscale bench`` times vscale against the
+frameworks' own functions here (the full harness is the repository's ``benchmarks/``);
 ``vscale info`` says which compiled kernels run here.
 Bad arguments print one line and exit with status 2.
 """
@@ -19,6 +20,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from ..core.complex import make_complex_transform
+from . import bench as _bench
 from . import describe as _describe
 
 EXIT_USAGE = 2
@@ -39,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Keras' VarianceScaling family on NumPy, PyTorch, CuPy and array-API namespaces.",
         epilog="Examples: vscale show he_normal --shape 3 3 64 128; "
         "vscale show 'VarianceScaling(scale=0.5, distribution=\"uniform\")' --shape 256 256 --backend torch; "
-        "vscale bench --quick",
+        "vscale bench",
     )
     parser.add_argument("--version", action="version", version=f"vscale {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -82,13 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser(
         "bench",
-        help="run the benchmark harness and print the ratio table",
-        description="Time vscale against the installed peers (NumPy, torch.nn.init, JAX, Keras, SciPy). "
-        "Arguments after 'bench' go to the harness; see 'vscale bench --help'.",
-        add_help=False,
+        help="a quick check: vscale against NumPy's and torch's own functions on this machine",
+        description=_bench.__doc__.strip().splitlines()[0] if _bench.__doc__ else None,
     )
-    bench.add_argument("harness_args", nargs=argparse.REMAINDER, help="arguments for the benchmark harness")
-    bench.set_defaults(run=run_bench)
+    _bench.add_arguments(bench)
+    bench.set_defaults(run=_bench.run)
 
     info = commands.add_parser(
         "info",
@@ -398,17 +398,8 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def run_bench(args: argparse.Namespace) -> int:
-    from .bench.run import main as bench_main
-
-    return bench_main(list(args.harness_args))
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["bench"]:
-        # Everything after "bench" belongs to the harness's own parser, options included.
-        return run_bench(argparse.Namespace(harness_args=argv[1:]))
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

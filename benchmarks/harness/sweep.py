@@ -332,7 +332,7 @@ def _sweep_in_child(
     request = json.dumps([backend, list(sizes), list(distributions), rounds, min_batch_s, threads, progress])
     env = child_environment(**({"OMP_NUM_THREADS": str(threads)} if threads else {}))
     code = (
-        "import json, sys; from vscale.cli.bench.sweep import sweep_backend; "
+        "import json, sys; from benchmarks.harness.sweep import sweep_backend; "
         "print(json.dumps(sweep_backend(*json.loads(sys.stdin.read()))))"
     )
     done = subprocess.run([sys.executable, "-c", code], input=request, env=env, stdout=subprocess.PIPE, text=True,

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ...core.transforms import DISTRIBUTIONS  # noqa: E402
+from vscale.core.transforms import DISTRIBUTIONS  # noqa: E402
 
 # Keras' numpy backend must be chosen before keras is first imported, or Keras 3
 # imports TensorFlow (its default backend).

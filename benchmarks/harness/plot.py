@@ -1,6 +1,6 @@
 """Plot a report's time per value against size, one panel per device group.
 
-Usage: ``python -m vscale.cli.bench.plot [report.json] [out.png]`` (defaults:
+Usage: ``python -m benchmarks.harness.plot [report.json] [out.png]`` (defaults:
 ``benchmarks/results/report.json`` and ``docs/_static/performance.png``).  A size sweep's
 JSON (``vscale bench --sweep --out sweep.json``) is plotted with :func:`plot_sweep`.
 """
@@ -52,7 +52,7 @@ def plot_sweep(report: dict[str, Any] | Path, out_path: Path) -> Path | None:
     Parameters
     ----------
     report : dict or Path
-        The sweep's report (:func:`vscale.cli.bench.sweep.run_sweep`) or its JSON file.
+        The sweep's report (:func:`benchmarks.harness.sweep.run_sweep`) or its JSON file.
     out_path : Path
         The image to write.
 

@@ -59,20 +59,24 @@ def peak_ratio(case: Case, shape: tuple[int, ...]) -> float | None:
 
 
 def child_environment(**extra: str) -> dict[str, str]:
-    """This environment, with the directory holding this ``vscale`` first on the path.
+    """This environment, with the checkout holding ``benchmarks/`` (and the ``vscale`` the
+    parent imported) first on the path.
 
-    Workers must import the same ``vscale`` as the parent, whether it is installed or run
-    from a checkout, whatever their working directory.
+    Workers must import the same harness and ``vscale`` as the parent, whatever their
+    working directory.
     """
-    package_parent = str(Path(__file__).resolve().parents[3])  # the folder holding vscale/
-    path = os.pathsep.join(p for p in (package_parent, os.environ.get("PYTHONPATH")) if p)
+    import vscale
+
+    checkout = str(Path(__file__).resolve().parents[2])  # the folder holding benchmarks/
+    package_parent = str(Path(vscale.__file__).resolve().parents[1])  # the folder holding vscale/
+    path = os.pathsep.join(p for p in (checkout, package_parent, os.environ.get("PYTHONPATH")) if p)
     return dict(os.environ, PYTHONPATH=path, **extra)
 
 
 def _rss_in_child(name: str, shape: tuple[int, ...]) -> float | None:
     if not Path("/proc/self/clear_refs").exists():
         return None
-    code = f"from vscale.cli.bench.memory import rss_probe; rss_probe({name!r}, {shape!r})"
+    code = f"from benchmarks.harness.memory import rss_probe; rss_probe({name!r}, {shape!r})"
     done = subprocess.run([sys.executable, "-c", code], env=child_environment(), capture_output=True, text=True,
                           timeout=600)  # fmt: skip
     if done.returncode != 0:

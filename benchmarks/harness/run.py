@@ -12,10 +12,10 @@ Each case is one call that creates a float32 kernel of about ``size`` values (sh
 warm-up; the report gives medians in ns per value, the ratio to the group's floor
 (raw uniform draws: NumPy's ``Generator.random`` on the CPU, ``uniform_`` on CUDA),
 vscale's speed-up over each peer, the peak memory of one call as a multiple of the
-output (see :mod:`vscale.cli.bench.memory`), and the targets as met / not met.
+output (see :mod:`benchmarks.harness.memory`), and the targets as met / not met.
 GPU groups are skipped with their reason where no GPU is usable.
 
-``--sweep`` runs the size sweep instead (:mod:`vscale.cli.bench.sweep`): NumPy and torch CPU
+``--sweep`` runs the size sweep instead (:mod:`benchmarks.harness.sweep`): NumPy and torch CPU
 against their own samplers, interleaved, from 10 values to 4096², with its targets; it
 prints a table and writes JSON only where ``--out`` is given.
 """
@@ -256,7 +256,7 @@ def _measure_in_child(
     request = json.dumps([names, shape, repeats, memory, threads])
     env = child_environment(**({"OMP_NUM_THREADS": str(threads)} if threads else {}))
     code = (
-        "import json, sys; from vscale.cli.bench.run import measure; "
+        "import json, sys; from benchmarks.harness.run import measure; "
         "print(json.dumps(measure(*json.loads(sys.stdin.read()))))"
     )
     done = subprocess.run([sys.executable, "-c", code], input=request, env=env, capture_output=True, text=True)
@@ -313,7 +313,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark with command-line arguments ``argv``; write the reports; return 0.
 
-    With ``--sweep``, run the size sweep instead (:func:`vscale.cli.bench.sweep.main_sweep`).
+    With ``--sweep``, run the size sweep instead (:func:`benchmarks.harness.sweep.main_sweep`).
     """
     args = parse_args(argv)
     if args.sweep:
