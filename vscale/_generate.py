@@ -189,6 +189,9 @@ def _stream(call: CallPlan, key: bytes, words: tuple[int, int] | None) -> Any:
     if words is not None:
         word, index = backend.threefry_dtypes(compute_xp, device)
         grid = "jax" if parts == 1 else "centred"
-        return ThreefryStream(words, compute_xp, compute_device, call.working, word, grid, call.positions, index)
+        operand = backend.threefry_word(device)
+        return ThreefryStream(
+            words, compute_xp, compute_device, call.working, word, grid, call.positions, index, operand
+        )
     stream = backend.stream(key, device, call.working, math.prod(call.whole) * parts)
     return stream if call.positions is None else RegionStream(stream, call.positions, compute_xp)

@@ -93,6 +93,11 @@ class Backend:
         (``uint32`` where it adds and shifts them) and for 64-bit region positions."""
         return xp.uint32, xp.int64
 
+    def threefry_word(self, device: Any) -> Any | None:
+        """How Threefry's key-schedule words (Python ints below 2**32) meet the word arrays:
+        None where the namespace takes Python ints of any size, else a converter."""
+        return None
+
     def transform_kernel(self, transform: Any, working: str, device: Any) -> Any | None:
         """A fused kernel ``kernel(draws) -> values`` for a native stream's transform, or None."""
         return None

@@ -86,6 +86,11 @@ class JaxBackend(Backend):
         wide = getattr(self.jax.config, "jax_enable_x64", False)
         return xp.uint32, (xp.int64 if wide else None)
 
+    def threefry_word(self, device: Any) -> Any | None:
+        # Without jax_enable_x64 a Python int of 2**31 or more is read as an int32 (an
+        # OverflowError); a NumPy uint32 scalar is a typed constant, with no device transfer.
+        return np.uint32
+
     def compute(self, device: Any) -> tuple[Any, Any]:
         # Inside jax.jit every operation is staged: arrays get no device of their own, so
         # that the compiled call places its output where jit's out_shardings say.

@@ -66,10 +66,13 @@ class ThreefryStream:
         grid: str,
         positions: Positions | None = None,
         index: Any = None,
+        word_operand: Any = None,
     ) -> None:
         self.key, self.xp, self.device, self.dtype, self.word = key, xp, device, dtype, word
         self.wide = xp.iinfo(word).bits > 32
         self.grid, self.positions, self.index = grid, positions, index
+        #: The adapter's converter for key-schedule words (see ``Backend.threefry_word``).
+        self.word_operand = word_operand
 
     def draw(self, start: int, count: int, out: Array | None = None, *, normal: bool = False) -> Array:
         xp = self.xp
@@ -88,12 +91,8 @@ class ThreefryStream:
             position += size
         return pieces[0] if len(pieces) == 1 else xp.concat(pieces)
 
-    def _word(self, value: int) -> Array:
-        """A key-schedule word as a 0-d array of the rounds' dtype (see ``threefry2x32``)."""
-        return self.xp.asarray(value, dtype=self.word, device=self.device)
-
     def _uniforms(self, x0: Array, x1: Array) -> Array:
-        y0, y1 = threefry.threefry2x32(self.key, x0, x1, wide=self.wide, word=self._word)
+        y0, y1 = threefry.threefry2x32(self.key, x0, x1, wide=self.wide, word=self.word_operand)
         return threefry.words_to_uniforms(y0, y1, xp=self.xp, dtype=self.dtype, grid=self.grid)
 
 

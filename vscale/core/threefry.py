@@ -42,7 +42,7 @@ def threefry2x32(
     overwritten where the namespace allows it (augmented assignments), else replaced.
     ``wide`` says that the dtype has more than 32 bits, so sums and left shifts are
     masked back to 32 bits.  ``word`` turns each key-schedule word the rounds add into an
-    operand of the arrays' dtype (a 0-d array): a namespace may refuse a Python int of
+    operand of the arrays' dtype (a typed scalar or 0-d array): a namespace may refuse a Python int of
     ``2**31`` or more next to unsigned 32-bit arrays (JAX without 64-bit types reads it
     as an int32).  Without it, the words are added as Python ints.
     """
