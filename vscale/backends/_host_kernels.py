@@ -23,7 +23,6 @@ a kernel that differs (a compiler that broke IEEE arithmetic) is refused with a 
 
 from __future__ import annotations
 
-import functools
 import importlib
 import os
 import struct
@@ -295,7 +294,6 @@ def portable_fill(key: tuple[int, int], transform: Any, working: str, region: An
     return fill_rows
 
 
-@functools.lru_cache(maxsize=1)
 def kernel_names() -> tuple[str, ...]:
     """The digests of the compiled kernels (empty without the extension)."""
     return tuple(_INDEX)
