@@ -28,6 +28,6 @@ class BuildKernels(build_ext):
 
 
 setup(
-    ext_modules=[Extension("vscale.backends._speedups", ["vscale/backends/_speedups.c"], optional=True)],
+    ext_modules=[Extension("vscale.kernels._speedups", ["vscale/kernels/_speedups.c"], optional=True)],
     cmdclass={"build_ext": BuildKernels},
 )

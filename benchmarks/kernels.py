@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     import vscale
-    from vscale.backends._host_kernels import status
+    from vscale.kernels.host import status
 
     kernels = status()
     print(f"vscale {vscale.__version__}, numpy {np.__version__}, torch {torch.__version__}, {os.cpu_count()} CPUs, "

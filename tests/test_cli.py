@@ -166,7 +166,7 @@ def test_show_complex_reports_the_modulus(library, dtype):
 
 
 def test_info_says_which_kernels_run():
-    from vscale.backends import _host_kernels
+    from vscale.kernels import host as _host_kernels
 
     run = vscale_cli("info", "--json")
     assert run.returncode == 0, run.stderr

@@ -1,4 +1,4 @@
-"""Lazy Dask arrays: ``init(shape, dtype, xp="dask", chunks=...)``.
+"""Lazy Dask arrays: ``vscale.dask.array(init, shape, dtype, chunks=...)`` and ``init(shape, xp="dask")``.
 
 Oracle: the NumPy call of an initializer with the same seed at the same call index.  The
 lazy call draws its key once on the client and each block computes its own region of that
@@ -21,7 +21,9 @@ import numpy as np
 import pytest
 
 import vscale
+import vscale.dask
 from vscale.core.regions import Box
+from vscale.engine import lazy as lazy_module
 
 da = pytest.importorskip("dask.array")
 
@@ -59,7 +61,7 @@ def test_lazy_call_is_the_numpy_call_bit_for_bit(prng, dtype, distribution, chun
     lazy_init, numpy_init = _pair(distribution, prng)
     for init in (lazy_init, numpy_init):
         init((3,))  # call 1 below, not the seed's first call
-    lazy = lazy_init(SHAPE, dtype, xp="dask", chunks=chunks)
+    lazy = vscale.dask.array(lazy_init, SHAPE, dtype, chunks=chunks)
     assert isinstance(lazy, da.Array)
     assert lazy.shape == SHAPE and lazy.dtype == np.dtype(dtype)
     if chunks is not None:
@@ -70,7 +72,7 @@ def test_lazy_call_is_the_numpy_call_bit_for_bit(prng, dtype, distribution, chun
 @pytest.mark.parametrize("dtype", ["float16", "float64"])
 def test_other_dtypes_and_a_long_axis(dtype):
     lazy_init, numpy_init = _pair("uniform", "native")
-    lazy = lazy_init((3000, 7), dtype, xp="dask", chunks=(999, 4))
+    lazy = vscale.dask.array(lazy_init, (3000, 7), dtype, chunks=(999, 4))
     _assert_bits(lazy.compute(scheduler="threads"), numpy_init((3000, 7), dtype))
 
 
@@ -78,9 +80,9 @@ def test_other_dtypes_and_a_long_axis(dtype):
 def test_each_way_of_naming_dask(xp):
     module = xp if xp == "dask" else pytest.importorskip(xp)
     lazy_init, numpy_init = _pair()
-    lazy = lazy_init((12, 8), "float32", xp=module, chunks=5)
+    lazy = lazy_init((12, 8), "float32", xp=module)
     assert type(lazy) is da.Array
-    assert lazy.chunks == ((5, 5, 2), (5, 3))
+    assert lazy.chunks == da.core.normalize_chunks("auto", (12, 8), dtype=np.float32)
     _assert_bits(lazy.compute(scheduler="synchronous"), numpy_init((12, 8), "float32"))
 
 
@@ -95,7 +97,7 @@ def test_auto_chunks_follow_dask_and_the_lazy_array_is_named_by_its_call():
 
 def test_the_lazy_call_is_exactly_one_call():
     lazy_init, numpy_init = _pair("uniform", "native")
-    lazy = lazy_init((20, 6), xp="dask", chunks=(7, 6))
+    lazy = vscale.dask.array(lazy_init, (20, 6), chunks=(7, 6))
     first = numpy_init((20, 6))
     _assert_bits(lazy.compute(scheduler="synchronous"), first)
     _assert_bits(lazy.compute(scheduler="threads"), first)  # computing again: the same values
@@ -105,15 +107,15 @@ def test_the_lazy_call_is_exactly_one_call():
 
 def test_a_slice_of_the_lazy_array_computes_only_its_blocks(monkeypatch):
     lazy_init, numpy_init = _pair()
-    lazy = lazy_init((100, 10), xp="dask", chunks=(10, 10))
+    lazy = vscale.dask.array(lazy_init, (100, 10), chunks=(10, 10))
     regions = []
-    generate = vscale.VarianceScaling._generate
+    block_plan = lazy_module._block_plan
 
-    def spy(self, *args, **kwargs):
-        regions.append(kwargs["region"])
-        return generate(self, *args, **kwargs)
+    def spy(*args):
+        regions.append(args[-1])
+        return block_plan(*args)
 
-    monkeypatch.setattr(vscale.VarianceScaling, "_generate", spy)
+    monkeypatch.setattr(lazy_module, "_block_plan", spy)
     piece = lazy[21:29:2].compute(scheduler="synchronous")
     assert regions == [Box((20, 0), (1, 1), (10, 10))]  # only the block of rows 20..29, alone
     monkeypatch.undo()
@@ -132,20 +134,20 @@ def test_a_slice_of_the_lazy_array_computes_only_its_blocks(monkeypatch):
 def test_fans_and_layouts_reach_the_blocks(kwargs):
     mode = kwargs.pop("mode", "fan_avg")
     lazy_init, numpy_init = (vscale.VarianceScaling(2.0, mode, "uniform", seed=3, **kwargs) for _ in "ab")
-    lazy = lazy_init((6, 4, 10), xp="dask", chunks=(4, 3, 3))
+    lazy = vscale.dask.array(lazy_init, (6, 4, 10), chunks=(4, 3, 3))
     _assert_bits(lazy.compute(scheduler="synchronous"), numpy_init((6, 4, 10)))
 
 
 def test_unseeded_calls_and_generators_draw_the_key_on_the_client():
     np.random.seed(4)
-    lazy = vscale.HeUniform()((9, 9), xp="dask", chunks=4)
+    lazy = vscale.dask.array(vscale.HeUniform(), (9, 9), chunks=4)
     np.random.seed(4)
     _assert_bits(lazy.compute(scheduler="synchronous"), vscale.HeUniform()((9, 9)))
     np.random.seed(5)
     assert not np.array_equal(lazy.compute(scheduler="synchronous"), vscale.HeUniform()((9, 9)))
     init = vscale.HeUniform(seed=1)
-    from_rng = init((9, 9), xp="dask", chunks=4, generator=np.random.default_rng(8))
-    _assert_bits(from_rng.compute(scheduler="threads"), init((9, 9), generator=np.random.default_rng(8)))
+    from_rng = vscale.dask.array(init, (9, 9), chunks=4, generator=np.random.default_rng(8))
+    _assert_bits(from_rng.compute(scheduler="threads"), init.sample((9, 9), generator=np.random.default_rng(8)))
     _assert_bits(init((2,)), vscale.HeUniform(seed=1)((2,)))  # generator= calls do not advance
 
 
@@ -153,7 +155,7 @@ def test_a_jax_key_is_the_calls_threefry_key():
     jax = pytest.importorskip("jax")
     key = jax.random.fold_in(jax.random.key(42), 3)
     init = vscale.HeUniform(prng="threefry")
-    lazy = init((16, 8), xp="dask", chunks=(5, 3), generator=key)
+    lazy = vscale.dask.array(init, (16, 8), chunks=(5, 3), generator=key)
     jax_values = jax.nn.initializers.he_uniform()(key, (16, 8), jax.numpy.float32)
     _assert_bits(lazy.compute(scheduler="synchronous"), np.asarray(jax_values))
 
@@ -168,7 +170,7 @@ def test_empty_and_scalar_shapes(shape):
 
 def test_the_lazy_array_pickles_with_plain_data():
     lazy_init, numpy_init = _pair("truncated_normal", "native")
-    lazy = lazy_init((30, 30), "float64", xp="dask", chunks=(11, 13))
+    lazy = vscale.dask.array(lazy_init, (30, 30), "float64", chunks=(11, 13))
     blob = pickle.dumps(lazy)  # the standard pickler: module-level task functions, plain arguments
     assert b"_lock" not in blob and b"VarianceScaling" not in blob
     _assert_bits(pickle.loads(blob).compute(scheduler="synchronous"), numpy_init((30, 30), "float64"))
@@ -181,7 +183,7 @@ def test_cupy_blocks_are_the_numpy_values():
     except Exception as error:  # no driver or no device
         pytest.skip(f"CuPy has no usable GPU ({type(error).__name__})")
     lazy_init, numpy_init = _pair()
-    lazy = lazy_init((40, 24), xp="dask", chunks=(16, 10), block_xp="cupy")
+    lazy = vscale.dask.array(lazy_init, (40, 24), chunks=(16, 10), block_xp="cupy")
     assert isinstance(lazy._meta, cupy.ndarray)
     result = lazy.compute(scheduler="synchronous")
     assert isinstance(result, cupy.ndarray)
@@ -194,18 +196,13 @@ def test_cupy_blocks_are_the_numpy_values():
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"chunks": 4}, TypeError, r"`chunks` is only valid with a Dask `xp`.*chunks=4 with xp=None"),
-        ({"chunks": 4, "xp": "numpy"}, TypeError, r"`chunks` is only valid with a Dask `xp`.*xp='numpy'"),
-        ({"block_xp": "numpy"}, TypeError, r"`block_xp` is only valid with a Dask `xp`"),
-        ({"xp": "dask", "device": "cpu"}, ValueError, r"`device` is not supported with a Dask `xp`.*device='cpu'"),
-        ({"xp": "dask", "region": (slice(2),)}, ValueError, r"`region` cannot be combined with a Dask `xp`"),
-        ({"xp": "dask", "chunks": ((3, 3),)}, ValueError, r"`chunks` does not fit the shape \(8, 8\)"),
-        ({"xp": "dask", "chunks": "nonsense"}, ValueError, r"`chunks` does not fit.*chunks='nonsense'"),
-        ({"xp": "dask", "block_xp": "torch"}, ValueError, r"`block_xp` must be None, 'numpy', 'cupy'.*'torch'"),
-        ({"xp": "dask", "block_xp": 3}, ValueError, r"`block_xp` must be.*block_xp=3"),
-        ({"xp": "dask", "block_xp": np.random}, ValueError, r"`block_xp` must be.*numpy.random"),
-        ({"xp": "dask", "block_xp": "cupy"}, ValueError, r"`block_xp`='cupy' needs prng=\"threefry\""),
-        ({"xp": "dask", "dtype": "int32"}, ValueError, r"floating point or complex type for argument `dtype`"),
+        ({"chunks": ((3, 3),)}, ValueError, r"`chunks` does not fit the shape \(8, 8\)"),
+        ({"chunks": "nonsense"}, ValueError, r"`chunks` does not fit.*chunks='nonsense'"),
+        ({"block_xp": "torch"}, ValueError, r"`block_xp` must be None, 'numpy', 'cupy'.*'torch'"),
+        ({"block_xp": 3}, ValueError, r"`block_xp` must be.*block_xp=3"),
+        ({"block_xp": np.random}, ValueError, r"`block_xp` must be.*numpy.random"),
+        ({"block_xp": "cupy"}, ValueError, r"`block_xp`='cupy' needs prng=\"threefry\""),
+        ({"dtype": "int32"}, ValueError, r"floating point or complex type for argument `dtype`"),
     ],
     ids=lambda value: str(value)[:40],
 )
@@ -214,8 +211,52 @@ def test_refusals_name_the_argument(kwargs, error, match):
     dtype = kwargs.pop("dtype", None)
     init = vscale.HeNormal(seed=2)
     with pytest.raises(error, match=match):
-        init((8, 8), dtype, **kwargs)
+        vscale.dask.array(init, (8, 8), dtype, **kwargs)
     _assert_bits(init((2,)), vscale.HeNormal(seed=2)((2,)))  # a refused call draws no key
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"xp": "dask", "device": "cpu"}, ValueError, r"`device` is not supported with a Dask `xp`.*device='cpu'"),
+        ({"xp": "dask", "region": (slice(2),)}, ValueError, r"`region` cannot be combined with a Dask `xp`"),
+    ],
+    ids=lambda value: str(value)[:40],
+)
+def test_call_and_sample_refuse_what_a_dask_xp_cannot_do(kwargs, error, match):
+    init = vscale.HeNormal(seed=2)
+    with pytest.raises(error, match=match):
+        init.sample((8, 8), **kwargs)
+    with pytest.raises(ValueError, match=r"`device` is not supported"):
+        init((8, 8), xp="dask", device="cpu")
+    _assert_bits(init((2,)), vscale.HeNormal(seed=2)((2,)))
+
+
+@pytest.mark.filterwarnings("default::DeprecationWarning")
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"chunks": 4}, TypeError, r"`chunks` is only valid with a Dask `xp`.*chunks=4 with xp=None"),
+        ({"chunks": 4, "xp": "numpy"}, TypeError, r"`chunks` is only valid with a Dask `xp`.*xp='numpy'"),
+        ({"block_xp": "numpy"}, TypeError, r"`block_xp` is only valid with a Dask `xp`"),
+        ({"xp": "dask", "chunks": "nonsense"}, ValueError, r"`chunks` does not fit.*chunks='nonsense'"),
+    ],
+    ids=lambda value: str(value)[:40],
+)
+def test_the_deprecated_call_keywords_still_refuse_by_name(kwargs, error, match):
+    init = vscale.HeNormal(seed=2)
+    with pytest.warns(DeprecationWarning, match="vscale.dask.array"), pytest.raises(error, match=match):
+        init((8, 8), **kwargs)
+    _assert_bits(init((2,)), vscale.HeNormal(seed=2)((2,)))
+
+
+@pytest.mark.filterwarnings("default::DeprecationWarning")
+def test_the_deprecated_chunks_keyword_gives_the_same_lazy_array():
+    with pytest.warns(DeprecationWarning, match=r"chunks=.*vscale\.dask\.array\(initializer, shape"):
+        old = vscale.HeNormal(seed=4)((20, 6), "float64", xp="dask", chunks=(7, 6))
+    new = vscale.dask.array(vscale.HeNormal(seed=4), (20, 6), "float64", chunks=(7, 6))
+    assert old.chunks == new.chunks and old.name == new.name
+    _assert_bits(old.compute(scheduler="synchronous"), new.compute(scheduler="synchronous"))
 
 
 def test_values_the_dtype_cannot_hold_are_refused_before_the_key():
@@ -254,7 +295,7 @@ def client():
 )
 def test_worker_processes_compute_the_numpy_call(client, prng, dtype, distribution, chunks):
     lazy_init, numpy_init = _pair(distribution, prng)
-    lazy = lazy_init((300, 200), dtype, xp="dask", chunks=chunks)
+    lazy = vscale.dask.array(lazy_init, (300, 200), dtype, chunks=chunks)
     blocks = client.compute(lazy.to_delayed().ravel().tolist())
     distributed.wait(blocks)
     workers = {next(iter(who)) for who in client.who_has(blocks).values()}
@@ -286,7 +327,7 @@ def _blockwise_std(client, shape, chunks, prng="native"):
     of a worker's peak memory over its size before, the client's, and the seconds taken.
     """
     init = vscale.HeNormal(seed=11, prng=prng)
-    warm = init((4096, 256), xp="dask", chunks=(512, 256))  # imports, thread pools, plans on the workers
+    warm = vscale.dask.array(init, (4096, 256), chunks=(512, 256))  # imports, thread pools, plans on the workers
     client.compute(warm.std()).result()
     workers = list(client.run(os.getpid).values())
     before = {}
@@ -294,7 +335,7 @@ def _blockwise_std(client, shape, chunks, prng="native"):
         _reset_peak(pid)
         before[pid] = _memory(pid)[0]
     start = time.perf_counter()
-    lazy = init(shape, "float32", xp="dask", chunks=chunks)
+    lazy = vscale.dask.array(init, shape, "float32", chunks=chunks)
     std = float(client.compute(lazy.std()).result())
     seconds = time.perf_counter() - start
     growth = {pid: _memory(pid)[1] - size for pid, size in before.items()}

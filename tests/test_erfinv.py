@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from scipy import special
 
-from vscale._compat import standard_namespace
+from vscale.backends.compat import standard_namespace
 from vscale.core import erfinv, truncated_erfinv
 from vscale.core.erfinv import ERF_SQRT2
 

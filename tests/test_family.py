@@ -9,7 +9,7 @@ import pytest
 
 import vscale
 from tests._helpers import assert_same_values
-from vscale.family import PRESETS
+from vscale.api.family import PRESETS
 
 # Keras' parameters (keras/src/initializers/random_initializers.py).
 KERAS_PARAMETERS = {

@@ -23,10 +23,11 @@ import numpy as np
 import pytest
 
 import vscale
-from vscale._threefry import portable_transform
-from vscale.backends import _host_kernels, _kernels
-from vscale.core import engine
+from vscale.core.portable import portable_transform
 from vscale.core.transforms import make_transform
+from vscale.engine import loop as engine
+from vscale.kernels import host as _host_kernels
+from vscale.kernels import trace as _kernels
 
 ROOT = Path(__file__).resolve().parents[1]
 DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
@@ -69,7 +70,7 @@ def test_the_generated_source_is_current():
 @in_checkout
 def test_the_installed_module_is_the_generated_one():
     """The compiled module holds exactly the generated kernels (not an older build)."""
-    source = (ROOT / "vscale" / "backends" / "_speedups.c").read_text()
+    source = (ROOT / "vscale" / "kernels" / "_speedups.c").read_text()
     names = [line.split()[3].rstrip(",") for line in source.splitlines() if line.startswith("/* kernel ")]
     assert tuple(names) == _host_kernels.kernel_names()
 
@@ -96,7 +97,7 @@ def _call(backend, shape, dtype, distribution, prng, kernels, monkeypatch, **cal
     monkeypatch.setenv("VSCALE_KERNELS", kernels)
     init = vscale.VarianceScaling(1.5, "fan_avg", distribution, seed=2024, prng=prng)
     init((2, 2), dtype, xp=backend.module, device=backend.device)  # call 0; the compared one is call 1
-    return backend.to_numpy(init(shape, dtype, xp=backend.module, device=backend.device, **call), np.float64)
+    return backend.to_numpy(init.sample(shape, dtype, xp=backend.module, device=backend.device, **call), np.float64)
 
 
 def _through_kernels(distribution, prng):
@@ -179,8 +180,8 @@ def test_positions_across_a_page_of_counters():
     """Positions 2**32 - 5 .. 2**32 + 5: the high counter word steps inside one loop."""
     import array_api_compat.numpy as anp
 
-    from vscale.backends._threefry import ThreefryStream
     from vscale.core import portable
+    from vscale.core.threefry import ThreefryStream
 
     transform = portable_transform("uniform", 1.0, 1.0, "float32", "float32")
     fill = _host_kernels.portable_kernel((7, 8), transform, "float32")
@@ -378,7 +379,7 @@ def test_more_than_two_to_the_31_values():
     region = (slice(1, 2), slice(2**30 - 998, 2**30 + 2))
     for prng in PRNGS:
         whole = vscale.VarianceScaling(seed=1, prng=prng)(shape, "float16")
-        part = vscale.VarianceScaling(seed=1, prng=prng)(shape, "float16", region=region)
+        part = vscale.VarianceScaling(seed=1, prng=prng).sample(shape, "float16", region=region)
         np.testing.assert_array_equal(whole[region], part)
         assert np.isfinite(whole[1, -100:]).all() and np.abs(whole[1, -100:]).max() > 0
         del whole
@@ -389,7 +390,7 @@ def test_more_than_two_to_the_31_values():
 def test_the_compiled_pcg64_is_numpys(dtype):
     """Blocks, offsets (odd ones: a float32 that starts in the high half of an output) and
     lengths drawn by the compiled PCG64 against NumPy's own generator."""
-    from vscale.backends._pcg import _generator, block_seed, block_state
+    from vscale.streams.pcg64 import _generator, block_seed, block_state
 
     pcg64 = _host_kernels.uniform_filler()
     rng = np.random.default_rng(7)

@@ -46,8 +46,8 @@ for seed in seeds:
         for dtype in dtypes:
             init = vscale.VarianceScaling(2.0, "fan_avg", distribution, seed=seed, prng="threefry")
             out[f"{seed}/{distribution}/{dtype}"] = [bits(init((7, 9), dtype, xp="jax")) for _ in range(calls)]
-typed = vscale.VarianceScaling(prng="threefry")((5, 6), xp="jax", generator=jax.random.key(2**31 + 3))
-raw = vscale.VarianceScaling(prng="threefry")((5, 6), xp="jax", generator=jax.random.PRNGKey(2**31 + 3))
+typed = vscale.VarianceScaling(prng="threefry").sample((5, 6), xp="jax", generator=jax.random.key(2**31 + 3))
+raw = vscale.VarianceScaling(prng="threefry").sample((5, 6), xp="jax", generator=jax.random.PRNGKey(2**31 + 3))
 out["typed key"], out["raw key"] = bits(typed), bits(raw)
 for seed in (0, 5, 2**31 + 1):
     mine = vscale.VarianceScaling(1.7, "fan_in", "uniform", seed=seed, prng="threefry")((30, 20), xp="jax")
@@ -86,7 +86,7 @@ def test_every_seed_and_call_gives_the_x64_bits(child, seed):
 
 
 def test_jax_keys_as_generators(child):
-    typed = vscale.VarianceScaling(prng="threefry")((5, 6), xp="jax", generator=jax.random.key(2**31 + 3))
+    typed = vscale.VarianceScaling(prng="threefry").sample((5, 6), xp="jax", generator=jax.random.key(2**31 + 3))
     assert child["typed key"] == child["raw key"] == _bits(typed)
 
 

@@ -20,11 +20,12 @@ import pytest
 
 import vscale
 from tests._helpers import build_flags
-from vscale._threefry import portable_transform
-from vscale.backends import _kernels
-from vscale.backends._threefry import Positions, ThreefryStream
 from vscale.core import apply, make_transform, portable
-from vscale.core.regions import Box
+from vscale.core.portable import portable_transform
+from vscale.core.regions import Box, Positions
+from vscale.core.threefry import ThreefryStream
+from vscale.kernels import cuda as cuda_kernels
+from vscale.kernels import trace as _kernels
 
 DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
 _CTYPES = {"float32": ctypes.c_float, "float64": ctypes.c_double, "uint32": ctypes.c_uint32, "int64": ctypes.c_int64}
@@ -97,7 +98,7 @@ def test_cuda_form_compiles(tmp_path, working):
         recording = _kernels.trace_portable((1, 2), transform, working, Box((0, 5), (1, -1), (4, 3)), (8, 8))
         source = tmp_path / f"{distribution}.cu"
         source.write_text(_kernels.cuda_function(recording, working, working, indexed=True))
-        flags = [*_kernels.NVRTC_OPTIONS, "-ptx", "-o", str(tmp_path / "k.ptx")]
+        flags = [*cuda_kernels.NVRTC_OPTIONS, "-ptx", "-o", str(tmp_path / "k.ptx")]
         result = subprocess.run(["nvcc", *flags, str(source)], capture_output=True, text=True)
         assert result.returncode == 0, result.stderr
 

@@ -28,8 +28,9 @@ import numpy as np
 import pytest
 from scipy import special
 
-from vscale._compat import standard_namespace
+from vscale import streams
 from vscale.backends import get_backend
+from vscale.backends.compat import standard_namespace
 from vscale.core import NORMAL_REACH, Transform, apply
 
 MAX_ULP = 4.0  # the documented accuracy of vscale's erfinv (docs/numerical-guarantees.md)
@@ -91,7 +92,7 @@ def test_adapters_deliver_the_grid(backend, dtype, bits):
         pytest.skip(f"{backend.name} has no {dtype}")
     adapter = get_backend(backend.module)
     device = adapter.resolve_device(backend.device)
-    stream = adapter.stream(b"grid-test-key-16", device, adapter.working_dtype(dtype, device), 100_000)
+    stream = streams.native(adapter, b"grid-test-key-16", device, adapter.working_dtype(dtype, device), 100_000)
     draws = stream.draw(0, 100_000)  # on torch CPU the stream is NumPy's, as its transforms
     draws = np.asarray(draws, dtype=np.float64) if isinstance(draws, np.ndarray) else backend.to_numpy(draws)
     k = draws * 2.0**bits  # exact: a power-of-two scaling

@@ -14,11 +14,13 @@ import pytest
 
 import vscale
 from tests._helpers import assert_same_values
-from vscale._dtypes import largest_at_most
 from vscale.backends import get_backend
-from vscale.backends._pcg import BLOCK, PCG64Stream
-from vscale.core import apply, engine, make_transform
+from vscale.core import apply, make_transform
+from vscale.core.precision import largest_at_most
 from vscale.core.transforms import round_toward_zero
+from vscale.engine import loop as engine
+from vscale.streams.pcg64 import PCG64_BLOCK as BLOCK
+from vscale.streams.pcg64 import PCG64Stream
 
 DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
 COMPLEX = ("complex64", "complex128")
@@ -235,7 +237,7 @@ def test_device_peak_memory_stays_within_a_tenth_of_the_output(backend, distribu
 def test_the_portable_stream_uses_threads_only_as_a_compiled_loop(monkeypatch, kernels):
     """As NumPy operations (~190 small passes a chunk) threads convoy on the GIL (measured:
     1.5x slower on 2 cores), so they run on one; the compiled loop releases the GIL."""
-    from vscale.backends import _host_kernels
+    from vscale.kernels import host as _host_kernels
 
     if kernels == "1" and _host_kernels._speedups is None:
         pytest.skip(f"vscale was built without its compiled kernels ({_host_kernels.MISSING})")

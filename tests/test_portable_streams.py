@@ -16,6 +16,7 @@ import pytest
 
 import vscale
 from tests._helpers import assert_array_like, jax_has_x64, require_x64
+from vscale import streams
 from vscale.backends import get_backend
 from vscale.core import portable, threefry
 
@@ -37,7 +38,7 @@ def _init(distribution="truncated_normal", seed=7, scale=2.0, mode="fan_in", **k
 
 
 def _call(init, backend, shape, dtype, **kwargs):
-    return init(shape, dtype, xp=backend.module, device=backend.device, **kwargs)
+    return init.sample(shape, dtype, xp=backend.module, device=backend.device, **kwargs)
 
 
 def _require(backend, dtype):
@@ -117,7 +118,7 @@ def test_counters_beyond_two_to_the_32_match_jax_primitive(backend):
 def test_a_stream_range_across_a_page_boundary_matches_single_positions():
     import array_api_compat.numpy as anp
 
-    from vscale.backends._threefry import ThreefryStream
+    from vscale.core.threefry import ThreefryStream
 
     stream = ThreefryStream((5, 6), anp, None, np.float32, np.uint32, "jax", index=np.int64)
     across = stream.draw(2**32 - 3, 6)
@@ -162,7 +163,7 @@ def test_truncated_uniforms_are_jax_fused_multiply_adds(dtype):
         require_x64("JAX's float64 uniforms")
     import array_api_compat.numpy as anp
 
-    from vscale._threefry import portable_transform
+    from vscale.core.portable import portable_transform
 
     real = np.dtype(dtype).type
     key = jax.random.key(11)
@@ -236,7 +237,7 @@ def test_portable_normals_are_accurate_everywhere(dtype):
     special = pytest.importorskip("scipy.special")
     import array_api_compat.numpy as anp
 
-    from vscale._threefry import portable_transform
+    from vscale.core.portable import portable_transform
 
     real = np.dtype(dtype).type
     mantissa = np.finfo(real).nmant
@@ -276,7 +277,7 @@ def test_generator_jax_key_reproduces_jax_on_every_backend(backend, distribution
     key = jax.random.split(jax.random.key(5))[1]
     init = _init(distribution, seed=None, scale=1.0, mode="fan_avg")
     ours = _call(init, backend, (64, 48), "float32", generator=key)
-    reference = _init(distribution, seed=None, scale=1.0, mode="fan_avg")((64, 48), "float32", generator=key)
+    reference = _init(distribution, seed=None, scale=1.0, mode="fan_avg").sample((64, 48), "float32", generator=key)
     theirs = jax.nn.initializers.variance_scaling(1.0, "fan_avg", JAX_NAMES[distribution])(key, (64, 48), jnp.float32)
     if distribution == "uniform":
         np.testing.assert_array_equal(backend.to_numpy(ours, np.float32), np.asarray(theirs))
@@ -458,7 +459,8 @@ def test_regions_of_one_logical_call_tile_the_tensor(backend):
 )
 def test_a_region_draws_only_its_own_positions(monkeypatch, kernels, region, size):
     """Cost proportional to the region: the stream, or the compiled loop, computes exactly its positions."""
-    from vscale.backends import _host_kernels, _threefry
+    from vscale.core import threefry as _threefry
+    from vscale.kernels import host as _host_kernels
 
     monkeypatch.setenv("VSCALE_KERNELS", kernels)
     drawn = []
@@ -478,7 +480,7 @@ def test_a_region_draws_only_its_own_positions(monkeypatch, kernels, region, siz
     _init()((3, 4096), "float32")  # compiled (and checked) before counting
     monkeypatch.setattr(_threefry.ThreefryStream, "draw", spy_draw)
     monkeypatch.setattr(_host_kernels, "portable_kernel", spy_portable)
-    _init()((4096, 4096), "float32", region=region)
+    _init().sample((4096, 4096), "float32", region=region)
     assert sum(drawn) == size
 
 
@@ -486,7 +488,7 @@ def test_a_region_draws_only_its_own_positions(monkeypatch, kernels, region, siz
 def test_native_regions_where_the_stream_seeks(backend, region):
     init = vscale.VarianceScaling(2.0, "fan_in", "untruncated_normal", seed=4)
     adapter = get_backend(backend.module)
-    if not adapter.native_regions(adapter.resolve_device(backend.device)):
+    if not streams.seeks(adapter, adapter.resolve_device(backend.device)):
         with pytest.raises(ValueError, match='prng="threefry"'):
             _call(init, backend, (64, 48), "float32", region=region)
         assert init._calls == 0  # refused before the key was drawn
@@ -512,7 +514,7 @@ def test_native_regions_where_the_stream_seeks(backend, region):
 def test_bad_regions_are_refused_by_name(region, error, match):
     init = _init()
     with pytest.raises(error, match=match):
-        init((8, 8), region=region)
+        init.sample((8, 8), region=region)
     assert init._calls == 0
 
 
@@ -581,7 +583,7 @@ def test_fill_a_shard_in_place(backend, layout):
 def test_regions_of_shapes_beyond_64_bit_positions_are_refused_by_name(shape, region):
     init = _init()
     with pytest.raises(ValueError, match="`shape`.*2\\*\\*63"):
-        init(shape, region=region)
+        init.sample(shape, region=region)
     assert init._calls == 0
 
 
@@ -590,11 +592,11 @@ def test_regions_at_the_top_of_the_64_bit_positions():
     elements, against the same positions drawn through the stream directly."""
     import array_api_compat.numpy as anp
 
-    from vscale.backends._threefry import ThreefryStream
+    from vscale.core.threefry import ThreefryStream
 
     shape = (2**31, 2**32 - 1)
     region = (slice(2**31 - 2, None), slice(2**32 - 4, None, 2))
-    values = _init("uniform", scale=1.0)(shape, "float64", region=region)
+    values = _init("uniform", scale=1.0).sample(shape, "float64", region=region)
     positions = [r * shape[1] + c for r in (2**31 - 2, 2**31 - 1) for c in (2**32 - 4, 2**32 - 2)]
     stream = ThreefryStream(threefry.key_of_seed(7), anp, None, np.dtype("float64"), np.uint32, "jax")
     transform = _init("uniform", scale=1.0)._transform(shape, _init()._fan_layout(), "float64")
@@ -609,7 +611,7 @@ def test_every_float32_draw_of_the_portable_normals():
     special = pytest.importorskip("scipy.special")
     import array_api_compat.numpy as anp
 
-    from vscale._threefry import portable_transform
+    from vscale.core.portable import portable_transform
 
     f = np.arange(1 << 23, dtype=np.float32) * np.float32(2.0**-23)
     for kind in ("truncated_normal", "untruncated_normal"):

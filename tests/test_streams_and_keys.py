@@ -105,13 +105,13 @@ def test_unseeded_follows_torch_manual_seed_across_processes():
 def test_generator_argument_gives_the_key_on_torch():
     torch = pytest.importorskip("torch")
     init = vscale.HeNormal(seed=2)
-    a = init((6,), xp=torch, generator=torch.Generator().manual_seed(11))
-    b = init((6,), xp=torch, generator=torch.Generator().manual_seed(11))
-    c = init((6,), xp=torch, generator=torch.Generator().manual_seed(12))
+    a = init.sample((6,), xp=torch, generator=torch.Generator().manual_seed(11))
+    b = init.sample((6,), xp=torch, generator=torch.Generator().manual_seed(11))
+    c = init.sample((6,), xp=torch, generator=torch.Generator().manual_seed(12))
     assert torch.equal(a, b) and not torch.equal(a, c)
     assert torch.equal(init((6,), xp=torch), vscale.HeNormal(seed=2)((6,), xp=torch))
     with pytest.raises(TypeError, match=r"`generator`"):
-        init((6,), xp=torch, generator="nope")
+        init.sample((6,), xp=torch, generator="nope")
 
 
 def test_no_collisions_among_many_seeds_and_calls_on_torch():
@@ -205,9 +205,9 @@ def test_core_has_no_python_conversions_of_arrays():
     import re
 
     import vscale.core.complex as complex_
-    import vscale.core.engine as engine
     import vscale.core.erfinv as erfinv
     import vscale.core.transforms as transforms
+    import vscale.engine.loop as engine
 
     for module in (complex_, engine, erfinv, transforms):
         source = inspect.getsource(module)
@@ -219,13 +219,13 @@ def test_core_has_no_python_conversions_of_arrays():
 def test_device_block_stream_gives_any_range_alone(normal):
     """The GPU streams' block logic, run with torch's CPU generator in place of a GPU's."""
     torch = pytest.importorskip("torch")
-    from vscale.backends import _blocks
-    from vscale.backends._torch import block_filler
+    from vscale.streams import blocks as _blocks
+    from vscale.streams.torch import block_filler
 
     block = 1000
     total = 3 * block + 17
-    original = _blocks.BLOCK
-    _blocks.BLOCK = block
+    original = _blocks.LAUNCH_BLOCK
+    _blocks.LAUNCH_BLOCK = block
     try:
         stream = _blocks.BlockStream(b"k" * 16, total, block_filler(torch, "cpu"), lambda n: torch.empty(n))
         whole = stream.draw(0, total, normal=normal)
@@ -235,6 +235,6 @@ def test_device_block_stream_gives_any_range_alone(normal):
             k = whole.double() * 2.0**24
             assert torch.equal(k, k.floor()) and whole.min() >= 0 and whole.max() < 1
     finally:
-        _blocks.BLOCK = original
+        _blocks.LAUNCH_BLOCK = original
     assert _blocks.block_seed(b"k" * 16, 0) != _blocks.block_seed(b"k" * 16, 1)
     assert _blocks.block_seed(b"k" * 16, 0, 16) >= 2**64 or _blocks.block_seed(b"k" * 16, 1, 16) >= 2**64

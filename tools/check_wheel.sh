@@ -33,7 +33,7 @@ python3 -m venv "$work/plain-venv"
 import sys, warnings
 import numpy as np
 import vscale
-from vscale.backends import _host_kernels
+from vscale.kernels import host as _host_kernels
 
 assert _host_kernels._speedups is None, "a wheel built with CC=false has compiled kernels"
 with warnings.catch_warnings(record=True) as caught:

@@ -1,11 +1,11 @@
-"""Write vscale/backends/_speedups.c: the host kernels, generated from the core's transforms.
+"""Write vscale/kernels/_speedups.c: the host kernels, generated from the core's transforms.
 
     python tools/generate_kernels.py           # rewrite the C source
     python tools/generate_kernels.py --check   # exit 1 if the committed source is stale
 
 The core's transforms (:mod:`vscale.core.transforms`, :mod:`vscale.core.portable`,
 :mod:`vscale.core.threefry`) are the one definition of every value.  This script runs
-them on symbolic values (:mod:`vscale.backends._kernels`) for every transform the public
+them on symbolic values (:mod:`vscale.kernels.trace`) for every transform the public
 layer can make -- each distribution, each stream (native: uniforms from the framework's
 generator; portable: Threefry computed from the position), each dtype, over the whole
 range of scales and fans -- and writes one C function per distinct structure into one
@@ -24,9 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from vscale.backends import _kernels  # noqa: E402
+from vscale.kernels import trace as _kernels  # noqa: E402
 
-OUTPUT = ROOT / "vscale" / "backends" / "_speedups.c"
+OUTPUT = ROOT / "vscale" / "kernels" / "_speedups.c"
 DTYPES = ("float16", "bfloat16", "float32", "float64")
 KINDS = dict.fromkeys(("native", "threefry"), ("truncated_normal", "untruncated_normal", "uniform"))
 #: log10 of the scales tried, in quarter steps: every threshold of a transform's structure

@@ -5,16 +5,12 @@
 >>> w.shape, w.dtype
 ((3, 3, 64, 128), dtype('float32'))
 
-The PyTorch helpers live in :mod:`vscale.torch` (``import vscale.torch``); importing
-``vscale`` imports no framework.
+The PyTorch helpers live in :mod:`vscale.torch` (``import vscale.torch``), the lazy Dask
+arrays in :mod:`vscale.dask`; importing ``vscale`` imports no framework.
 """
 
-from ._config import floatx, set_floatx
-from ._fans import compute_fans
-from ._inplace import init_
-from ._registry import deserialize, get, serialize
-from .backends._host_kernels import KernelsUnavailableWarning
-from .family import (
+from .api.config import floatx, set_floatx
+from .api.family import (
     GlorotNormal,
     GlorotUniform,
     HeNormal,
@@ -28,7 +24,10 @@ from .family import (
     lecun_normal,
     lecun_uniform,
 )
-from .initializers import Parameters, VarianceScaling, variance_scaling
+from .api.fans import compute_fans
+from .api.initializers import Parameters, VarianceScaling, variance_scaling
+from .api.registry import deserialize, get, init_, serialize
+from .kernels.host import KernelsUnavailableWarning
 
 __all__ = [
     "GlorotNormal",

@@ -22,18 +22,17 @@ The torch.distributed page of the documentation says what that needs and guarant
 
 from __future__ import annotations
 
-import importlib
 import math
 import numbers
 import sys
-from typing import Any, Literal, NamedTuple, cast
+from typing import Any, Literal, cast
 
-from ._compat import array_namespace, is_dtensor
-from ._inplace import fill, prepare
-from ._registry import get
-from ._validation import short_repr, validate_shape
-from .backends import get_backend
-from .initializers import Prng, VarianceScaling
+from .api.fill import check_piece_stream, fill, prepare
+from .api.initializers import Prng, VarianceScaling
+from .api.registry import get
+from .api.validation import short_repr, validate_shape
+from .backends.compat import is_dtensor
+from .backends.torch import Piece, dtensor_piece
 
 __all__ = [
     "fill_shard_",
@@ -168,8 +167,8 @@ def fill_shard_(
     True
     """
     init = _initializer(initializer)
-    target = _dtensor_target(tensor, "Argument `tensor`")
-    if target is not None:
+    if is_dtensor(tensor):
+        target = dtensor_piece(tensor, "Argument `tensor`")
         if shape is not None or offsets is not None or region is not None:
             raise ValueError(
                 "Argument `tensor` is a DTensor, which carries its global shape and placements; pass neither "
@@ -189,7 +188,7 @@ def fill_shard_(
             )
         if offsets is not None:
             region = _offsets_region(offsets, tuple(int(d) for d in tensor.shape), validate_shape(shape))
-        target = _Target(tensor, shape, region)
+        target = Piece(tensor, shape, region)
     _write(init, target, None, generator, "Argument `tensor`")
     return tensor
 
@@ -290,15 +289,6 @@ def init_module(module: Any, initializer: Any, *, bias: BiasRule = "zeros") -> l
     return filled
 
 
-class _Target(NamedTuple):
-    """Where a fill writes: ``local`` holds ``region`` of a call with the global ``shape``
-    (both ``None`` where ``local`` is the whole tensor)."""
-
-    local: Any
-    shape: Any
-    region: Any
-
-
 def _initializer(initializer: Any) -> VarianceScaling:
     init = get(initializer)
     if init is None:
@@ -306,54 +296,9 @@ def _initializer(initializer: Any) -> VarianceScaling:
     return init
 
 
-def _target(tensor: Any, subject: str) -> _Target:
+def _target(tensor: Any, subject: str) -> Piece:
     """The local piece of ``tensor`` if it is a DTensor, else the whole tensor."""
-    target = _dtensor_target(tensor, subject)
-    return _Target(tensor, None, None) if target is None else target
-
-
-def _dtensor_target(tensor: Any, subject: str) -> _Target | None:
-    """The local shard of a DTensor and where it lies in the global tensor, or ``None`` for
-    anything that is not a DTensor.  ``subject`` names the tensor in error messages."""
-    if not is_dtensor(tensor):
-        return None
-    api: Any = sys.modules["torch.distributed.tensor"]
-    torch = sys.modules["torch"]
-    placements = tuple(tensor.placements)
-    # FSDP2 with tensor parallelism interleaves chunks (_StridedShard): not one box of the tensor.
-    strided = getattr(sys.modules.get("torch.distributed.tensor.placement_types"), "_StridedShard", ())
-    for placement in placements:
-        if placement.is_partial():
-            raise ValueError(
-                f"{subject} is a DTensor with placements {placements}: a Partial placement holds addends of the "
-                "values, not pieces of them, so it cannot be filled shard by shard. Fill a DTensor placed with "
-                "Shard and Replicate, then redistribute it."
-            )
-        if not (placement.is_replicate() or (isinstance(placement, api.Shard) and not isinstance(placement, strided))):
-            raise ValueError(
-                f"{subject} is a DTensor with placements {placements}; only Shard(dim) and Replicate() can be "
-                f"filled shard by shard (received {placement!r})."
-            )
-    dims = tuple(int(d) for d in tensor.shape)
-    with torch.no_grad():
-        local = tensor.to_local()  # a view of the local shard: writes reach the DTensor
-    mesh = tensor.device_mesh
-    if mesh.get_coordinate() is None:
-        # This rank holds no piece; it still makes the call (an empty region), so that its
-        # later calls stay at the same call index as the other ranks'.
-        empty = torch.empty((0,) * len(dims), dtype=local.dtype, device=local.device)
-        return _Target(empty, dims, tuple(slice(0, 0) for _ in dims))
-    utils = importlib.import_module("torch.distributed.tensor._utils")
-    sizes, offsets = utils.compute_local_shape_and_global_offset(dims, mesh, placements)
-    sizes = tuple(int(d) for d in sizes)
-    if tuple(int(d) for d in local.shape) != sizes:
-        raise ValueError(
-            f"{subject} is a DTensor whose local tensor has shape {tuple(local.shape)}, but its placements "
-            f"{placements} on a mesh of shape {tuple(mesh.shape)} give this rank a shard of shape {sizes}."
-        )
-    if sizes == dims:
-        return _Target(local, None, None)
-    return _Target(local, dims, tuple(slice(int(o), int(o) + s) for o, s in zip(offsets, sizes, strict=True)))
+    return dtensor_piece(tensor, subject) if is_dtensor(tensor) else Piece(tensor, None, None)
 
 
 def _offsets_region(offsets: Any, local: tuple[int, ...], dims: tuple[int, ...]) -> tuple[slice, ...]:
@@ -376,28 +321,14 @@ def _offsets_region(offsets: Any, local: tuple[int, ...], dims: tuple[int, ...])
     return tuple(slice(int(v), int(v) + n) for v, n in zip(values, local, strict=True))
 
 
-def _check_shard_stream(init: VarianceScaling, target: _Target, subject: str) -> None:
-    """Refuse, before anything is drawn, a piece that the initializer's stream cannot compute
-    alone (after :func:`~vscale._inplace.prepare` has accepted ``target.local``)."""
-    if target.region is None or init.prng != "native":
-        return
-    backend = get_backend(array_namespace(target.local))
-    if not backend.native_regions(target.local.device):
-        raise ValueError(
-            f"{subject} is a piece of a larger tensor on {target.local.device}, where the native generator draws "
-            'whole blocks and cannot compute a piece alone; use an initializer with prng="threefry" (the same '
-            "values on every device)."
-        )
-
-
 def _write(
-    init: VarianceScaling, target: _Target, layout: Any, generator: Any = None, subject: str = "Argument `tensor`"
+    init: VarianceScaling, target: Piece, layout: Any, generator: Any = None, subject: str = "Argument `tensor`"
 ) -> None:
-    _check_shard_stream(init, target, subject)  # a piece is a DTensor's shard or already prepared
+    check_piece_stream(init, target, subject)  # a piece is a DTensor's shard or already prepared
     fill(init, target.local, layout, generator, target.shape, target.region)
 
 
-def _check_parameter(tensor: Any, name: str, init: VarianceScaling, torch: Any) -> _Target:
+def _check_parameter(tensor: Any, name: str, init: VarianceScaling, torch: Any) -> Piece:
     subject = f"Parameter {name!r} of argument `module`"
     if isinstance(tensor, torch.nn.parameter.UninitializedParameter):
         raise ValueError(
@@ -413,13 +344,13 @@ def _check_parameter(tensor: Any, name: str, init: VarianceScaling, torch: Any) 
     except (TypeError, ValueError) as error:
         raise type(error)(f"{subject} cannot be filled: {error} Nothing was written.") from None
     try:
-        _check_shard_stream(init, target, subject)
+        check_piece_stream(init, target, subject)
     except ValueError as error:
         raise ValueError(f"{error} Nothing was written.") from None
     return target
 
 
-def _zero_row(target: _Target, row: int, torch: Any) -> None:
+def _zero_row(target: Piece, row: int, torch: Any) -> None:
     """Zero row ``row`` of the global tensor where this piece holds it (an Embedding's padding row)."""
     start = 0 if target.region is None else target.region[0].start
     if start <= row < start + int(target.local.shape[0]):
@@ -427,7 +358,7 @@ def _zero_row(target: _Target, row: int, torch: Any) -> None:
             target.local[row - start].fill_(0)
 
 
-def _reset_bias(init: VarianceScaling, weight: Any, bias: _Target, rule: str, torch: Any) -> None:
+def _reset_bias(init: VarianceScaling, weight: Any, bias: Piece, rule: str, torch: Any) -> None:
     # PyTorch's fan_in: the weight's second dimension times its receptive field (global shapes).
     fan_in = int(weight.shape[1]) * math.prod(int(d) for d in weight.shape[2:]) if weight.dim() >= 2 else 0
     if rule == "zeros" or fan_in == 0:

@@ -11,17 +11,17 @@ import threading
 from types import ModuleType
 from typing import Any
 
-from .._compat import is_cupy_namespace, is_jax_namespace, is_numpy_namespace, is_torch_namespace
-from ._base import Backend
-from ._cupy import CupyBackend
-from ._generic import GenericBackend
-from ._jax import JaxBackend
-from ._numpy import NumpyBackend
-from ._torch import TorchBackend
+from .base import Backend
+from .compat import is_cupy_namespace, is_jax_namespace, is_numpy_namespace, is_torch_namespace
+from .cupy import CupyBackend
+from .generic import GenericBackend
+from .jax import JaxBackend
+from .numpy import NumpyBackend
+from .torch import TorchBackend
 
-__all__ = ["Backend", "get_backend", "KNOWN_NAMES"]
+__all__ = ["Backend", "get_backend", "BACKEND_NAMES"]
 
-KNOWN_NAMES = ("numpy", "torch", "cupy", "jax", "array_api_strict")
+BACKEND_NAMES = ("numpy", "torch", "cupy", "jax", "array_api_strict")
 #: Modules imported for a backend name.
 _MODULES = {"jax": "jax.numpy"}
 
@@ -37,7 +37,7 @@ def get_backend(xp: Any = None) -> Backend:
         xp = _import_by_name(xp)
     if not _looks_like_namespace(xp):
         raise TypeError(
-            f"Argument `xp` must be None, an array namespace or module, or one of {KNOWN_NAMES}; "
+            f"Argument `xp` must be None, an array namespace or module, or one of {BACKEND_NAMES}; "
             f"received {xp!r} of type {type(xp).__name__}."
         )
     key = id(xp)
@@ -61,9 +61,9 @@ def _make_backend(xp: Any) -> Backend:
 
 
 def _import_by_name(name: str) -> ModuleType:
-    if name not in KNOWN_NAMES:
+    if name not in BACKEND_NAMES:
         raise ValueError(
-            f"Argument `xp` names an unknown backend: received xp={name!r}; expected one of {KNOWN_NAMES}."
+            f"Argument `xp` names an unknown backend: received xp={name!r}; expected one of {BACKEND_NAMES}."
         )
     try:
         return importlib.import_module(_MODULES.get(name, name))

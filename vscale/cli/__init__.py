@@ -12,14 +12,23 @@ from __future__ import annotations
 
 import argparse
 import ast
+import importlib.metadata
 import json
 import math
 import os
+import platform
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+import numpy as np
+
+import vscale
+
+from ..backends.compat import device
 from ..core.complex import make_complex_transform
+from ..engine.plan import thread_count
+from ..kernels.host import status as kernel_status
 from . import bench as _bench
 from . import describe as _describe
 
@@ -102,10 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    import vscale
-    from vscale.backends._host_kernels import status
-
-    kernels = status()
+    kernels = kernel_status()
     if not kernels["compiled"]:
         return f"{vscale.__version__} (array operations: built without its compiled kernels)"
     return f"{vscale.__version__} ({kernels['kernels']} compiled kernels, {kernels['instruction set']})"
@@ -113,13 +119,6 @@ def _version() -> str:
 
 def info_facts() -> dict[str, Any]:
     """What ``vscale info`` prints: version, kernels, threads, frameworks (found, not imported)."""
-    import importlib.metadata
-    import platform
-
-    import vscale
-    from vscale._generate import thread_count
-    from vscale.backends._host_kernels import status
-
     frameworks: dict[str, str | None] = {}
     for name in ("numpy", "torch", "cupy-cuda12x", "jax", "dask", "array-api-strict"):
         try:
@@ -130,7 +129,7 @@ def info_facts() -> dict[str, Any]:
         "vscale": vscale.__version__,
         "python": platform.python_version(),
         "machine": platform.machine(),
-        "kernels": status(),
+        "kernels": kernel_status(),
         "threads": thread_count(),
         "frameworks": frameworks,
     }
@@ -158,8 +157,6 @@ def run_info(args: argparse.Namespace) -> int:
 
 def resolve_identifier(text: str) -> Any:
     """An initializer from a preset name, a ``Name(key=value, ...)`` spec or a JSON config."""
-    import vscale
-
     text = text.strip()
     if text.startswith("{"):
         try:
@@ -175,8 +172,6 @@ def resolve_identifier(text: str) -> Any:
 
 
 def _from_spec(text: str) -> Any:
-    import vscale
-
     try:
         node = ast.parse(text, mode="eval").body
     except SyntaxError:
@@ -217,8 +212,6 @@ def _with_overrides(init: Any, args: argparse.Namespace) -> Any:
 
 def describe(args: argparse.Namespace) -> dict[str, Any]:
     """Everything ``show`` reports, as a JSON-serializable dict."""
-    import vscale
-
     init = _with_overrides(resolve_identifier(args.identifier), args)
     shape = tuple(args.shape)
     params = init.parameters(shape)
@@ -257,8 +250,6 @@ def describe(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _to_numpy(values: Any) -> Any:
-    import numpy as np
-
     if hasattr(values, "detach"):  # torch, bfloat16 included
         tensor = values.detach().cpu()
         return (tensor if tensor.is_complex() else tensor.float()).numpy()
@@ -270,8 +261,6 @@ def _to_numpy(values: Any) -> Any:
 
 
 def _device_of(values: Any) -> Any:
-    from .._compat import device
-
     return device(values)
 
 
@@ -329,13 +318,12 @@ def format_text(facts: dict[str, Any]) -> str:
 
 def write_plot(facts: dict[str, Any], path: str) -> None:
     try:
-        import matplotlib
+        import matplotlib  # optional: only --plot needs it
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
         raise UsageError("--plot needs matplotlib: pip install 'vscale[plot]'") from None
-    import numpy as np
 
     values = facts["_values"].ravel()
     support = facts["support"]

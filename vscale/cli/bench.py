@@ -13,11 +13,18 @@ from __future__ import annotations
 
 import argparse
 import functools
+import importlib.util
 import json
 import statistics
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
+
+import numpy as np
+
+import vscale
+
+from ..kernels.host import status
 
 DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
 PRNGS = ("native", "threefry")
@@ -58,10 +65,6 @@ def ratio(times: dict[str, list[float]], name: str, peer: str) -> tuple[float, f
 
 def _contenders(backend: str, distribution: str, size: int) -> tuple[dict[str, Callable[[], Any]], str]:
     """vscale's calls (both streams) and the framework's own function, and that function's name."""
-    import numpy as np
-
-    import vscale
-
     shape = shape_of(size)
     inits: dict[str, Any] = {
         prng: vscale.VarianceScaling(1.0, "fan_in", distribution, seed=0, prng=prng)  # type: ignore[arg-type]
@@ -76,7 +79,7 @@ def _contenders(backend: str, distribution: str, size: int) -> tuple[dict[str, C
             calls[prng] = functools.partial(init, shape)
         calls["peer"] = lambda: sample(shape, dtype=np.float32)
         return calls, peer
-    import torch
+    import torch  # optional framework: only timed where installed
 
     tensor = torch.empty(shape)
     peer = TORCH_PEERS[distribution]
@@ -160,13 +163,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import importlib.util
-
-    import numpy as np
-
-    import vscale
-    from vscale.backends._host_kernels import status
-
     wanted: tuple[str, ...] = BACKENDS if args.backend == "all" else (args.backend,)
     backends = tuple(b for b in wanted if importlib.util.find_spec(b) is not None)
     sizes = args.sizes or (LONG_SIZES if args.long else SIZES)

@@ -35,7 +35,7 @@ def cdf(distribution: str, stddev: float, x: np.ndarray) -> np.ndarray:
     if distribution == "uniform":
         limit = math.sqrt(3.0) * stddev
         return np.clip((x + limit) / (2.0 * limit), 0.0, 1.0)
-    from scipy import special
+    from scipy import special  # optional: the exact normal CDF, where SciPy is installed
 
     sigma = stddev / TRUNCATED_STD if distribution == "truncated_normal" else stddev
     phi = special.ndtr(x / sigma)
@@ -68,7 +68,7 @@ def sample_statistics(values: np.ndarray, distribution: str, stddev: float, low_
 def _kolmogorov_smirnov(sample: np.ndarray, exact_cdf: Any) -> dict[str, Any]:
     """KS statistic and p-value of ``sample`` against ``exact_cdf`` (None without SciPy)."""
     try:
-        from scipy import stats as scipy_stats
+        from scipy import stats as scipy_stats  # optional: the KS test, where SciPy is installed
     except ImportError:
         return {"ks_statistic": None}
     result = scipy_stats.kstest(sample, exact_cdf)

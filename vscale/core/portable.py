@@ -21,8 +21,11 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from .erfinv import erfinv_half
-from .transforms import Kind, _clip
+from .precision import largest_at_most
+from .transforms import TRUNCATED_STD, Kind, _clip
 
 Array = Any
 
@@ -234,3 +237,48 @@ def apply(f: Array, transform: PortableTransform, /, *, xp: Any) -> Array:
         within_truncation=within,
     )
     return _clip(values, transform.bound, xp) if math.isfinite(transform.bound) else values
+
+
+# JAX's constants.  ``jax.nn.initializers.variance_scaling`` rounds ``scale / n`` to the dtype,
+# then computes ``sqrt(3 * variance)`` (uniform), ``sqrt(variance)`` (normal) or
+# ``sqrt(variance) / 0.87962566103423978`` (truncated normal) in that dtype; the uniform
+# and truncated normal draw on ``[-1, 1)`` and ``[erf(-sqrt(2)), erf(sqrt(2)))``, the
+# normal on ``[nextafter(-1, 0), 1)``.  The same roundings are made here in NumPy scalars,
+# so the uniform's values are JAX's bit for bit.
+
+
+def portable_transform(kind: Kind, scale: float, n: float, working: str, output: str) -> PortableTransform:
+    """JAX's construction of ``kind`` for variance ``scale / n``, in the ``working`` dtype."""
+    real = np.float64 if working == "float64" else np.float32
+    variance = real(scale / n)
+    if kind == "uniform":
+        limit = float(np.sqrt(real(3) * variance))
+        return PortableTransform("uniform", limit, largest_at_most(limit, output), -1.0, 2.0, 1.0)
+    stddev = np.sqrt(variance)
+    if kind == "untruncated_normal":
+        low = np.nextafter(real(-1), real(0))
+        width = float(real(1) - low)
+        return PortableTransform(kind, math.sqrt(2.0) * float(stddev), math.inf, float(low), width, _grid(real))
+    stddev = stddev / real(TRUNCATED_STD)
+    lower, upper = real(math.erf(-math.sqrt(2.0))), real(math.erf(math.sqrt(2.0)))
+    bound = largest_at_most(2.0 * float(stddev), output)
+    smallest = float((real(1) - upper) * (real(1) + upper)) / 2.0
+    width = upper - lower
+    split = real(2 ** ((np.finfo(real).nmant + 2) // 2) + 1)  # Veltkamp: 2**ceil(p/2) + 1
+    scaled = width * split
+    width_high = scaled - (scaled - width)
+    return PortableTransform(
+        kind,
+        math.sqrt(2.0) * float(stddev),
+        bound,
+        float(lower),
+        float(width),
+        smallest,
+        (float(width_high), float(width - width_high)),
+        float(split),
+    )
+
+
+def _grid(real: Any) -> float:
+    """Least ``(1 - u)(1 + u)`` of the normal's uniforms (``u`` at least ``eps`` from 1), halved for roundings."""
+    return float(np.finfo(real).eps) / 2.0

@@ -109,3 +109,24 @@ def box_positions(box: Box, dims: tuple[int, ...], local: Array, /, *, xp: Any) 
             positions += index * (step * strides[d])
         inner *= size
     return positions
+
+
+class Positions:
+    """Where a region's elements sit in the whole call: ``parts`` positions per element."""
+
+    def __init__(self, box: Box, dims: tuple[int, ...], parts: int) -> None:
+        self.box, self.dims, self.parts = box, dims, parts
+        # Where the region is a run of the call's positions, they are drawn directly.
+        offset = box_offset(box, dims)
+        self.offset = None if offset is None else parts * offset
+
+    def of(self, start: int, count: int, *, xp: Any, index: Any, device: Any = None) -> Array:
+        """Global positions of the region's positions ``start .. start + count - 1``."""
+        local = xp.arange(start, start + count, dtype=index, device=device)
+        if self.parts == 1:
+            return box_positions(self.box, self.dims, local, xp=xp)
+        part = local % self.parts
+        element = box_positions(self.box, self.dims, local // self.parts, xp=xp)
+        element *= self.parts
+        element += part
+        return element

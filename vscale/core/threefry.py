@@ -26,6 +26,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .regions import Positions
+
 Array = Any
 
 MASK = 0xFFFFFFFF
@@ -143,3 +145,59 @@ def words_to_uniforms(y0: Array, y1: Array, /, *, xp: Any, dtype: Any, grid: str
     u += xp.astype(y1, dtype)
     u *= 2.0 ** -(52 + extra)
     return u
+
+
+#: Counters of one range stay within a page: its high word is constant.
+_PAGE = 1 << 32
+
+
+class ThreefryStream:
+    """JAX's Threefry-2x32 stream of a 64-bit key, in the compute namespace ``xp``.
+
+    ``word`` is the integer dtype of the rounds (see :func:`threefry2x32`),
+    ``index`` the one of region positions (64-bit); ``grid`` is ``"jax"`` or ``"centred"``.
+    """
+
+    seekable = True
+    normals = False
+    #: Chunks of temporaries the stream holds while drawing (two word arrays and a shift).
+    temporaries = 3
+
+    def __init__(
+        self,
+        key: tuple[int, int],
+        xp: Any,
+        device: Any,
+        dtype: Any,
+        word: Any,
+        grid: str,
+        positions: Positions | None = None,
+        index: Any = None,
+        word_operand: Any = None,
+    ) -> None:
+        self.key, self.xp, self.device, self.dtype, self.word = key, xp, device, dtype, word
+        self.wide = xp.iinfo(word).bits > 32
+        self.grid, self.positions, self.index = grid, positions, index
+        #: The adapter's converter for key-schedule words (see ``Backend.threefry_word``).
+        self.word_operand = word_operand
+
+    def draw(self, start: int, count: int, out: Array | None = None, *, normal: bool = False) -> Array:
+        xp = self.xp
+        if self.positions is not None and self.positions.offset is not None:
+            start += self.positions.offset
+        elif self.positions is not None:
+            flat = self.positions.of(start, count, xp=xp, index=self.index, device=self.device)
+            x0, x1 = split_positions(flat, xp=xp, word=self.word)
+            return self._uniforms(x0, x1)
+        pieces = []
+        position, stop = start, start + count
+        while position < stop:  # counters of one range stay within a 2**32 page
+            size = min(stop, (position // _PAGE + 1) * _PAGE) - position
+            x0, x1 = counters(position, size, xp=xp, word=self.word, device=self.device)
+            pieces.append(self._uniforms(x0, x1))
+            position += size
+        return pieces[0] if len(pieces) == 1 else xp.concat(pieces)
+
+    def _uniforms(self, x0: Array, x1: Array) -> Array:
+        y0, y1 = threefry2x32(self.key, x0, x1, wide=self.wide, word=self.word_operand)
+        return words_to_uniforms(y0, y1, xp=self.xp, dtype=self.dtype, grid=self.grid)

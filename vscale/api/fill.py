@@ -9,9 +9,11 @@ are written without autograd: an ``nn.Parameter`` stays a leaf without history.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-from ._compat import (
+from .. import streams
+from ..backends import get_backend
+from ..backends.compat import (
     array_namespace,
     device,
     is_array_api_obj,
@@ -22,17 +24,17 @@ from ._compat import (
     is_torch_array,
     is_writeable_array,
 )
-from ._validation import validate_region, validate_shape
-from .backends import get_backend
+from ..backends.torch import Piece, dtensor_piece
+from .validation import validate_region, validate_shape
 
-if TYPE_CHECKING:
-    from .initializers import VarianceScaling
+#: A :class:`vscale.VarianceScaling`: the initializer calls this module, so it is not imported here.
+Initializer = Any
 
 ArrayT = TypeVar("ArrayT")
 
 
 def fill(
-    initializer: VarianceScaling,
+    initializer: Initializer,
     array: ArrayT,
     fan_layout: tuple[Any, ...] | None = None,
     generator: Any = None,
@@ -42,7 +44,8 @@ def fill(
     """Overwrite ``array`` with ``initializer``'s values; fans from ``fan_layout`` if given.
 
     With ``shape`` (the global shape) and ``region``, ``array`` is that region of the call.
-    A ``torch.distributed`` DTensor is filled shard by shard (:func:`vscale.torch.fill_shard_`).
+    A ``torch.distributed`` DTensor is filled shard by shard: each rank writes its local
+    shard, the region of the global call that its placements give it.
     """
     if is_dtensor(array):
         if shape is not None or region is not None:
@@ -50,10 +53,10 @@ def fill(
                 "Arguments `shape` and `region` must be None for a DTensor: its global shape and placements "
                 f"give each rank's piece; received shape={shape!r}, region={region!r}."
             )
-        from .torch import fill_shard_
-
-        result: ArrayT = fill_shard_(array, initializer, generator=generator)
-        return result
+        piece = dtensor_piece(array, "Argument `array`")
+        check_piece_stream(initializer, piece, "Argument `array`")
+        fill(initializer, piece.local, fan_layout, generator, piece.shape, piece.region)
+        return array
     namespace = prepare(array)
     arr: Any = array
     local = tuple(int(d) for d in arr.shape)
@@ -103,36 +106,15 @@ def prepare(array: Any) -> Any:
     )
 
 
-def init_(array: ArrayT, initializer: Any) -> ArrayT:
-    """Fill ``array`` in place with ``initializer`` and return it (PyTorch's ``init.*_`` idiom).
-
-    Parameters
-    ----------
-    array : array
-        A writeable NumPy or CuPy array, torch tensor (an ``nn.Parameter`` too) or other
-        writeable array-API array, of a floating or complex dtype; views are written
-        through.  Its dtype, device and memory are kept.
-    initializer : VarianceScaling or identifier
-        An initializer, or anything :func:`vscale.get` accepts (``"he_normal"``, a config).
-        Its ``layout`` (or axes) and ``groups`` decide the fans.
-
-    Returns
-    -------
-    array
-        ``array`` itself.
-
-    Examples
-    --------
-    >>> import numpy as np, vscale
-    >>> w = np.zeros((64, 32), dtype=np.float32)
-    >>> vscale.init_(w, vscale.HeNormal(seed=0, layout="torch")) is w
-    True
-    >>> bool(np.any(w != 0)), w.dtype
-    (True, dtype('float32'))
-    """
-    from ._registry import get
-
-    resolved = get(initializer)
-    if resolved is None:
-        raise TypeError("Argument `initializer` must be an initializer or an identifier for one; received None.")
-    return resolved.fill_(array)
+def check_piece_stream(initializer: Initializer, piece: Piece, subject: str) -> None:
+    """Refuse, before anything is drawn, a piece that the initializer's stream cannot compute
+    alone (after :func:`prepare` has accepted ``piece.local``)."""
+    if piece.region is None or initializer.prng != "native":
+        return
+    backend = get_backend(array_namespace(piece.local))
+    if not streams.seeks(backend, piece.local.device):
+        raise ValueError(
+            f"{subject} is a piece of a larger tensor on {piece.local.device}, where the native generator draws "
+            'whole blocks and cannot compute a piece alone; use an initializer with prng="threefry" (the same '
+            "values on every device)."
+        )

@@ -1,8 +1,4 @@
-"""NumPy adapter: the host PCG64 stream, written straight into the output's chunks.
-
-The transforms run as the compiled host kernels (:mod:`vscale.backends._host_kernels`)
-where the package was built with them, else as the core's NumPy operations.
-"""
+"""NumPy adapter: host arrays, written in place, transformed on several threads."""
 
 from __future__ import annotations
 
@@ -10,8 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ._base import Backend, device_error
-from ._host_kernels import native_kernel, portable_fill
+from .base import Backend, device_error, has_overlap
 
 
 class NumpyBackend(Backend):
@@ -35,14 +30,6 @@ class NumpyBackend(Backend):
     def reshape(self, flat: Any, dims: tuple[int, ...]) -> Any:
         return flat.reshape(dims)
 
-    def transform_kernel(self, transform: Any, working: str, device: Any) -> Any | None:
-        return native_kernel(transform, working)
-
-    def fused_portable(
-        self, key: tuple[int, int], transform: Any, working: str, region: Any, dims: tuple[int, ...], device: Any
-    ) -> Any | None:
-        return portable_fill(key, transform, working, region, dims)
-
     def flat_alias(self, array: Any) -> Any | None:
         return array.reshape(-1) if array.flags.c_contiguous else None
 
@@ -65,20 +52,3 @@ class NumpyBackend(Backend):
                 f"Argument `array` has elements that share memory (shape {array.shape}, strides "
                 f"{array.strides}); filling it cannot give each element its own value. Pass a copy."
             )
-
-
-def has_overlap(shape: tuple[int, ...], strides: tuple[int, ...]) -> bool:
-    """Whether an array with these sizes and strides maps two indices to one address.
-
-    Sufficient test (exact for the layouts slicing and broadcasting make): sorted by
-    stride, each dimension must step over everything the smaller ones span.
-    """
-    dims = sorted((abs(s), n) for n, s in zip(shape, strides, strict=True) if n > 1)
-    if any(n == 0 for n in shape):
-        return False
-    span = 0
-    for stride, size in dims:
-        if stride <= span:
-            return True
-        span += stride * (size - 1)
-    return False

@@ -1,32 +1,21 @@
-"""PyTorch adapter.
+"""PyTorch adapter: tensors on any device; CPU tensors computed through NumPy's view of them.
 
-On the CPU a tensor's memory is shared with NumPy, so the host stream (PCG64, 128-bit
-keys) writes its draws straight into the tensor and the transforms run there as the
-compiled host kernels (or NumPy operations), on several threads: the values are NumPy's,
-bit for bit.  On an accelerator
-the draws come from a ``torch.Generator`` of that device, one per block of positions
-(:mod:`vscale.backends._blocks`), seeded with 64 bits, and the transforms run as torch
-operations on the device: nothing leaves it.  Where CuPy is installed too, the
-transforms (and the portable stream) run as fused kernels traced from the core
-(:mod:`vscale.backends._kernels`), launched on torch's current stream through CuPy's
-zero-copy view of the tensors; without CuPy they run as torch operations.
+On the CPU a tensor's memory is shared with NumPy, so the engine writes the values into
+it through NumPy arrays (the host stream and kernels, on several threads: NumPy's bits);
+on an accelerator every operation is a torch operation on the device.  A
+``torch.distributed`` DTensor is written through its local shard (:func:`local_piece`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+import sys
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from .._compat import standard_namespace
-from ..core.transforms import apply
-from ._base import Backend, device_error
-from ._blocks import BlockStream
-from ._derive import key_from_words
-from ._host_kernels import native_kernel, portable_fill
-from ._kernels import CupyKernels
-from ._numpy import has_overlap
-from ._pcg import PCG64Stream
+from .base import Backend, device_error, has_overlap
+from .compat import standard_namespace
 
 _NUMPY_NAMES = {"float16", "float32", "float64", "complex64", "complex128"}
 _NUMPY_DTYPES: dict[Any, Any] = {}
@@ -42,33 +31,15 @@ def _as_numpy_dtype(dtype: Any) -> Any:
         return result
 
 
-def block_filler(torch: Any, device: Any) -> Any:
-    """Draws of one whole block from a ``torch.Generator`` on ``device`` seeded for it."""
-
-    def fill(seed: int, out: Any, normal: bool) -> None:
-        generator = torch.Generator(device=device)
-        generator.manual_seed(seed)
-        if normal:
-            out.normal_(generator=generator)
-            return
-        out.uniform_(generator=generator)
-        # GPU kernels may return values finer than k * eps/2 near 0: snap onto the grid.
-        step = torch.finfo(out.dtype).eps / 2
-        out.div_(step).floor_().mul_(step)
-
-    return fill
-
-
 class TorchBackend(Backend):
     framework_name = "torch"
 
     def __init__(self, module: Any) -> None:
         super().__init__(module)
-        import torch
+        import torch  # optional framework: imported only for a torch call
 
         self.torch = torch
         self.host_xp = standard_namespace(np)
-        self.kernels: Any = None  # CupyKernels once a CUDA call needs them; False without CuPy
         self._bump_version = getattr(getattr(torch.autograd, "graph", None), "increment_version", None)
 
     def native_dtype(self, name: str) -> Any | None:
@@ -114,98 +85,13 @@ class TorchBackend(Backend):
     def parallel(self, device: Any) -> bool:
         return bool(device.type == "cpu")
 
-    # -- randomness ----------------------------------------------------------------------
-
-    def key_from(self, generator: Any, device: Any) -> bytes:
-        torch = self.torch
-        if generator is not None and not isinstance(generator, torch.Generator):
-            if isinstance(generator, np.random.Generator):
-                return super().key_from(generator, device)
-            raise TypeError(
-                "Argument `generator` must be None, a torch.Generator or a numpy.random.Generator on the torch "
-                f"backend; received an object of type {type(generator).__name__}."
-            )
-        # Four 32-bit words from the generator (the device's default one if None), so
-        # torch.manual_seed governs unseeded initializers as it governs torch.nn.init.
-        where = generator.device if generator is not None else device
-        words = torch.randint(0, 2**32, (4,), dtype=torch.int64, generator=generator, device=where).tolist()
-        return key_from_words(words)
-
-    def _cuda_kernels(self, device: Any) -> Any:
-        """CuPy's kernels for a CUDA ``device``, or None (CPU, or CuPy not installed or unusable)."""
-        if device.type != "cuda" or self.kernels is False:
-            return None
-        if self.kernels is None:
-            try:
-                import cupy
-
-                cupy.cuda.runtime.getDeviceCount()
-            except Exception:  # no CuPy, or a CuPy without a usable driver
-                self.kernels = False
-                return None
-            self.kernels = CupyKernels(cupy)
-        return self.kernels
-
-    def _on_torch_stream(self, device: Any, run: Any) -> Any:
-        """``run`` with CuPy arrays viewing torch tensors, on torch's current stream of ``device``."""
-        import cupy
-
-        torch = self.torch
-
-        def launch(*args: Any) -> Any:
-            stream = torch.cuda.current_stream(device)
-            with cupy.cuda.Device(device.index or 0), cupy.cuda.ExternalStream(stream.cuda_stream):
-                views = [cupy.asarray(a) if isinstance(a, torch.Tensor) else a for a in args]
-                result = run(*views)
-            return torch.as_tensor(result, device=device) if not isinstance(result, torch.Tensor) else result
-
-        return launch
-
-    def transform_kernel(self, transform: Any, working: str, device: Any) -> Any | None:
-        if device.type == "cpu":  # NumPy views of the tensor: the host's compiled kernels
-            return native_kernel(transform, working)
-        kernels = self._cuda_kernels(device)
-        if kernels is None:
-            return None
-        run = kernels.transform(transform, working, apply)
-        torch_launch = self._on_torch_stream(device, run)
-        return lambda u: (torch_launch(u), u)[1]  # written into u in place
-
-    def fused_portable(
-        self, key: tuple[int, int], transform: Any, working: str, region: Any, dims: tuple[int, ...], device: Any
-    ) -> Any | None:
-        if device.type == "cpu":  # NumPy views of the tensor: the host's compiled loop
-            return portable_fill(key, transform, working, region, dims)
-        kernels = self._cuda_kernels(device)
-        if kernels is None:
-            return None
-        run = kernels.portable(key, transform, working, region, dims)
-        launch = self._on_torch_stream(device, run)
-        torch = self.torch
-
-        def fill(start: int, count: int, out: Any) -> Any:
-            if out is None:
-                out = torch.empty((count,), dtype=getattr(torch, working), device=device)
-            launch(start, count, out)
-            return out
-
-        return fill
+    # -- integers for the portable stream ----------------------------------------------
 
     def threefry_dtypes(self, xp: Any, device: Any) -> tuple[Any, Any]:
         if device.type == "cpu":  # computed through NumPy
             return super().threefry_dtypes(xp, device)
         # torch's uint32 has no addition and no shifts: 64-bit words, masked to 32 bits.
         return self.torch.int64, self.torch.int64
-
-    def native_regions(self, device: Any) -> bool:
-        return bool(device.type == "cpu")  # CUDA draws whole blocks of 2**22
-
-    def stream(self, key: bytes, device: Any, working: Any, total: int) -> Any:
-        if device.type == "cpu":
-            return PCG64Stream(key, np.dtype(working))
-        torch = self.torch
-        empty = lambda count: torch.empty((count,), dtype=working, device=device)  # noqa: E731
-        return BlockStream(key, total, block_filler(torch, device), empty)
 
     # -- arrays --------------------------------------------------------------------------
 
@@ -263,3 +149,58 @@ class TorchBackend(Backend):
         """Tell autograd that ``array`` changed (the CPU path writes through NumPy)."""
         if self._bump_version is not None and not array.is_inference():
             self._bump_version(array)
+
+
+class Piece(NamedTuple):
+    """Where a fill writes: ``local`` holds ``region`` of a call with the global ``shape``
+    (both ``None`` where ``local`` is the whole tensor)."""
+
+    local: Any
+    shape: Any
+    region: Any
+
+
+def dtensor_piece(tensor: Any, subject: str) -> Piece:
+    """The local shard of a DTensor and where it lies in the global tensor.
+
+    ``subject`` names the tensor in error messages.  FSDP2 with tensor parallelism
+    interleaves chunks (``_StridedShard``), and a ``Partial`` placement holds addends: neither
+    is one box of the tensor, so both are refused.
+    """
+    api: Any = sys.modules["torch.distributed.tensor"]
+    torch = sys.modules["torch"]
+    placements = tuple(tensor.placements)
+    # FSDP2 with tensor parallelism interleaves chunks (_StridedShard): not one box of the tensor.
+    strided = getattr(sys.modules.get("torch.distributed.tensor.placement_types"), "_StridedShard", ())
+    for placement in placements:
+        if placement.is_partial():
+            raise ValueError(
+                f"{subject} is a DTensor with placements {placements}: a Partial placement holds addends of the "
+                "values, not pieces of them, so it cannot be filled shard by shard. Fill a DTensor placed with "
+                "Shard and Replicate, then redistribute it."
+            )
+        if not (placement.is_replicate() or (isinstance(placement, api.Shard) and not isinstance(placement, strided))):
+            raise ValueError(
+                f"{subject} is a DTensor with placements {placements}; only Shard(dim) and Replicate() can be "
+                f"filled shard by shard (received {placement!r})."
+            )
+    dims = tuple(int(d) for d in tensor.shape)
+    with torch.no_grad():
+        local = tensor.to_local()  # a view of the local shard: writes reach the DTensor
+    mesh = tensor.device_mesh
+    if mesh.get_coordinate() is None:
+        # This rank holds no piece; it still makes the call (an empty region), so that its
+        # later calls stay at the same call index as the other ranks'.
+        empty = torch.empty((0,) * len(dims), dtype=local.dtype, device=local.device)
+        return Piece(empty, dims, tuple(slice(0, 0) for _ in dims))
+    utils = importlib.import_module("torch.distributed.tensor._utils")
+    sizes, offsets = utils.compute_local_shape_and_global_offset(dims, mesh, placements)
+    sizes = tuple(int(d) for d in sizes)
+    if tuple(int(d) for d in local.shape) != sizes:
+        raise ValueError(
+            f"{subject} is a DTensor whose local tensor has shape {tuple(local.shape)}, but its placements "
+            f"{placements} on a mesh of shape {tuple(mesh.shape)} give this rank a shard of shape {sizes}."
+        )
+    if sizes == dims:
+        return Piece(local, None, None)
+    return Piece(local, dims, tuple(slice(int(o), int(o) + s) for o, s in zip(offsets, sizes, strict=True)))

@@ -2,7 +2,7 @@
 
 A call's 16-byte key and a block index ``b`` give, through BLAKE2b, the 128-bit state
 and 128-bit increment of a PCG64 generator; that generator's draws are the block's
-positions ``b * BLOCK .. (b + 1) * BLOCK - 1``.  Inside a block a position is reached
+positions ``b * PCG64_BLOCK .. (b + 1) * PCG64_BLOCK - 1``.  Inside a block a position is reached
 with ``PCG64.advance`` in ``O(log n)``.  So any range of positions can be drawn alone,
 by any thread, with the same values: the stream is seekable, which is what threads,
 chunks of any size and (later) regions need.
@@ -25,12 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from ._derive import block_digest, key_from_words
-from ._host_kernels import uniform_filler
+from ..kernels.host import uniform_filler
+from .keys import block_digest
 
 #: Positions per PCG64 sub-stream.  Part of the stream's definition: changing it changes
 #: every seeded value, so it is fixed, never derived from the machine.
-BLOCK = 1 << 16
+PCG64_BLOCK = 1 << 16
 
 _local = threading.local()
 
@@ -55,15 +55,6 @@ def block_state(key: bytes, block: int) -> dict[str, Any]:
     return {"bit_generator": "PCG64", "state": {"state": state, "inc": increment}, "has_uint32": 0, "uinteger": 0}
 
 
-def key_from_numpy(generator: np.random.Generator | None) -> bytes:
-    """16 bytes from ``generator``, or from NumPy's global state (``numpy.random.seed``)."""
-    if generator is None:
-        words = np.random.randint(0, 2**32, size=4, dtype=np.uint64)
-    else:
-        words = generator.integers(0, 2**32, size=4, dtype=np.uint64)
-    return key_from_words(words)
-
-
 class PCG64Stream:
     """Seekable host stream of uniforms for one call; see the module docstring."""
 
@@ -80,8 +71,8 @@ class PCG64Stream:
             out = np.empty((count,), dtype=self.dtype)
         done = 0
         while done < count:
-            block, offset = divmod(start + done, BLOCK)
-            size = min(count - done, BLOCK - offset)
+            block, offset = divmod(start + done, PCG64_BLOCK)
+            size = min(count - done, PCG64_BLOCK - offset)
             self._draw_block(block, offset, out[done : done + size])
             done += size
         return out

@@ -11,12 +11,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ..backends import Backend
 from ..core.regions import flat_regions
-
-if TYPE_CHECKING:
-    from ._base import Backend
 
 Array = Any
 

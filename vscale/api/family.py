@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from ._validation import validate_distribution
-from .core.fans import Layout
+from ..core.fans import Layout
 from .initializers import VarianceScaling, check_config
+from .validation import validate_distribution
 
 _FAN_KEYS = ("input_axes", "output_axes", "layout", "groups", "prng")
 

@@ -1,13 +1,15 @@
-"""``vscale.get`` and ``vscale.serialize``: initializers by name, config or Keras-style dict."""
+"""``vscale.get``, ``vscale.serialize`` and ``vscale.init_``: initializers by name, config or Keras-style dict."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from .family import PRESETS
 from .initializers import VarianceScaling
+
+ArrayT = TypeVar("ArrayT")
 
 _CLASSES: tuple[type[VarianceScaling], ...] = (VarianceScaling, *PRESETS)
 
@@ -22,13 +24,13 @@ def _key(name: str) -> str:
 
 
 _BY_KEY = {_key(cls.__name__): cls for cls in _CLASSES}
-KNOWN_NAMES: tuple[str, ...] = tuple(n for cls in _CLASSES for n in (cls.__name__, _snake(cls.__name__)))
+INITIALIZER_NAMES: tuple[str, ...] = tuple(n for cls in _CLASSES for n in (cls.__name__, _snake(cls.__name__)))
 
 
 def _lookup(name: str) -> type[VarianceScaling]:
     cls = _BY_KEY.get(_key(name))
     if cls is None:
-        raise ValueError(f"Unknown initializer: received {name!r}; known names are {list(KNOWN_NAMES)}.")
+        raise ValueError(f"Unknown initializer: received {name!r}; known names are {list(INITIALIZER_NAMES)}.")
     return cls
 
 
@@ -123,3 +125,36 @@ def deserialize(config: Any, custom_objects: Any = None) -> VarianceScaling:
     result = get(config)
     assert result is not None  # only None gives None
     return result
+
+
+def init_(array: ArrayT, initializer: Any) -> ArrayT:
+    """Fill ``array`` in place with ``initializer`` and return it (PyTorch's ``init.*_`` idiom).
+
+    Parameters
+    ----------
+    array : array
+        A writeable NumPy or CuPy array, torch tensor (an ``nn.Parameter`` too) or other
+        writeable array-API array, of a floating or complex dtype; views are written
+        through.  Its dtype, device and memory are kept.
+    initializer : VarianceScaling or identifier
+        An initializer, or anything :func:`vscale.get` accepts (``"he_normal"``, a config).
+        Its ``layout`` (or axes) and ``groups`` decide the fans.
+
+    Returns
+    -------
+    array
+        ``array`` itself.
+
+    Examples
+    --------
+    >>> import numpy as np, vscale
+    >>> w = np.zeros((64, 32), dtype=np.float32)
+    >>> vscale.init_(w, vscale.HeNormal(seed=0, layout="torch")) is w
+    True
+    >>> bool(np.any(w != 0)), w.dtype
+    (True, dtype('float32'))
+    """
+    resolved = get(initializer)
+    if resolved is None:
+        raise TypeError("Argument `initializer` must be an initializer or an identifier for one; received None.")
+    return resolved.fill_(array)

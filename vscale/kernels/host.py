@@ -2,8 +2,8 @@
 
 On a CPU, a transform written as array operations is a dozen passes over memory (the
 portable stream nearly two hundred), each holding the GIL between passes.  The same
-transforms, traced from the core (:mod:`vscale.backends._kernels`), are generated into
-one C extension (``tools/generate_kernels.py`` writes ``_speedups.c``; the package's
+transforms, traced from the core (:mod:`vscale.kernels.trace`), are generated into
+one C extension (``tools/generatetrace.py`` writes ``_speedups.c``; the package's
 build compiles it): one vectorized loop per transform that releases the GIL, so the
 engine's threads run in parallel.  A call finds its kernel by the digest of its trace;
 a transform with no compiled kernel, a process with ``VSCALE_KERNELS=0`` and an install
@@ -33,8 +33,12 @@ from typing import Any
 
 import numpy as np
 
+from ..backends.compat import standard_namespace
+from ..core import portable
 from ..core.regions import box_offset, box_positions
-from . import _kernels
+from ..core.threefry import ThreefryStream
+from ..core.transforms import apply
+from . import trace
 
 MISSING: str | None = None
 _speedups: Any
@@ -139,10 +143,10 @@ _checked: set[int] = set()
 _check_lock = threading.Lock()
 
 
-def _index(stream: str, transform: Any, working: str) -> tuple[_kernels.HostSpec, int] | None:
+def _index(stream: str, transform: Any, working: str) -> tuple[trace.HostSpec, int] | None:
     if not enabled() or not _available():
         return None
-    spec = _kernels.host_kernel_spec(stream, transform, working)
+    spec = trace.host_kernel_spec(stream, transform, working)
     index = _INDEX.get(spec.identity)
     if index is None or index in _refused:
         return None
@@ -162,13 +166,13 @@ def native_kernel(transform: Any, working: str) -> Callable[[np.ndarray], np.nda
     if found is None:
         return None
     spec, index = found
-    kernel = _native(spec, index, _kernels.host_kernel_constants("native", transform, working))
+    kernel = _native(spec, index, trace.host_kernel_constants("native", transform, working))
     if index not in _checked and not _verified(index, lambda: _native_agrees(kernel, transform, working)):
         return None
     return kernel
 
 
-def _native(spec: _kernels.HostSpec, index: int, constants: bytes) -> Callable[[np.ndarray], np.ndarray]:
+def _native(spec: trace.HostSpec, index: int, constants: bytes) -> Callable[[np.ndarray], np.ndarray]:
     transform, log, working, scratch = _speedups.transform, np.log, spec.working, range(1, spec.buffers)
 
     def kernel(u: np.ndarray) -> np.ndarray:
@@ -185,13 +189,13 @@ def portable_kernel(key: tuple[int, int], transform: Any, working: str) -> Calla
     if found is None:
         return None
     spec, index = found
-    fill = _portable(spec, index, key, _kernels.host_kernel_constants("threefry", transform, working))
+    fill = _portable(spec, index, key, trace.host_kernel_constants("threefry", transform, working))
     if index not in _checked and not _verified(index, lambda: _portable_agrees(transform, working, spec, index)):
         return None
     return fill
 
 
-def _portable(spec: _kernels.HostSpec, index: int, key: tuple[int, int], constants: bytes) -> Callable[..., Any]:
+def _portable(spec: trace.HostSpec, index: int, key: tuple[int, int], constants: bytes) -> Callable[..., Any]:
     run, dtype = _speedups.run, np.dtype(spec.working)
     arguments = _KEY.pack(*key) + constants
 
@@ -233,9 +237,7 @@ def _grid_ends(working: str) -> np.ndarray:
 
 
 def _native_agrees(kernel: Callable[[np.ndarray], np.ndarray], transform: Any, working: str) -> bool:
-    import array_api_compat.numpy as anp
-
-    from ..core.transforms import apply
+    anp = standard_namespace(np)
 
     u = _grid_ends(working)
     expected = np.asarray(apply(u.copy(), transform, xp=anp))
@@ -243,15 +245,12 @@ def _native_agrees(kernel: Callable[[np.ndarray], np.ndarray], transform: Any, w
     return bool(np.array_equal(computed.view(np.uint8), expected.view(np.uint8)))
 
 
-def _portable_agrees(transform: Any, working: str, spec: _kernels.HostSpec, index: int) -> bool:
-    import array_api_compat.numpy as anp
-
-    from ..core import portable
-    from ._threefry import ThreefryStream
+def _portable_agrees(transform: Any, working: str, spec: trace.HostSpec, index: int) -> bool:
+    anp = standard_namespace(np)
 
     key = (0x9E3779B9, 0x7F4A7C15)
     stream = ThreefryStream(key, anp, None, np.dtype(working), np.uint32, "jax")
-    fill = _portable(spec, index, key, _kernels.host_kernel_constants("threefry", transform, working))
+    fill = _portable(spec, index, key, trace.host_kernel_constants("threefry", transform, working))
     for start in (0, (1 << 32) - _CHECKED // 2):
         expected = np.asarray(portable.apply(stream.draw(start, _CHECKED), transform, xp=anp))
         computed = fill(start, _CHECKED, None)

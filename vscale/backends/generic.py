@@ -1,11 +1,10 @@
-"""Any other array-API namespace: the host PCG64 stream, moved with ``xp.asarray``."""
+"""Any other array-API namespace: its devices from ``__array_namespace_info__``."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ._base import Backend, device_error
-from ._pcg import PCG64Stream
+from .base import Backend, device_error
 
 
 class GenericBackend(Backend):
@@ -28,22 +27,6 @@ class GenericBackend(Backend):
                 return known
         names = ", ".join(repr(_device_name(d)) for d in devices)
         raise device_error(self.framework_name, device, f"None or one of {names}")
-
-    def stream(self, key: bytes, device: Any, working: Any, total: int) -> Any:
-        return MovedStream(super().stream(key, device, working, total), self.xp, working, device)
-
-
-class MovedStream:
-    """A host stream whose draws are copied into another namespace's arrays."""
-
-    seekable = True
-
-    def __init__(self, host: PCG64Stream, xp: Any, dtype: Any, device: Any) -> None:
-        self.host, self.xp, self.dtype, self.device = host, xp, dtype, device
-        self.normals = host.normals
-
-    def draw(self, start: int, count: int, out: Any = None, *, normal: bool = False) -> Any:
-        return self.xp.asarray(self.host.draw(start, count, normal=normal), dtype=self.dtype, device=self.device)
 
 
 def _device_name(device: Any) -> str:

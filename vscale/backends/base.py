@@ -1,9 +1,9 @@
-"""What a backend adapter supplies to the engine: dtypes, devices, keys, streams, outputs.
+"""What a backend adapter translates: dtypes, devices, where arithmetic runs, arrays and writes.
 
-An adapter only translates a framework.  Scheduling (chunks, threads) belongs to the
-engine (:mod:`vscale.core.engine`), the random source of a call is a stream object
-(:mod:`vscale.backends._pcg`, :mod:`vscale.backends._blocks`), and where values go is an
-output object (:mod:`vscale.backends._outputs`).
+An adapter only translates a framework, as einops' backends do.  Scheduling (chunks,
+threads) belongs to the engine (:mod:`vscale.engine`), the random source of a call is a
+stream (:mod:`vscale.streams`), compiled loops are kernels (:mod:`vscale.kernels`), and
+where values go is an output object (:mod:`vscale.engine.outputs`).
 """
 
 from __future__ import annotations
@@ -12,10 +12,7 @@ import functools
 import os
 from typing import Any
 
-import numpy as np
-
-from .._compat import standard_namespace
-from ._pcg import PCG64Stream, key_from_numpy
+from .compat import standard_namespace
 
 Array = Any
 
@@ -68,25 +65,7 @@ class Backend:
         """Whether threads speed the transforms up (the namespace releases the GIL)."""
         return False
 
-    # -- randomness ----------------------------------------------------------------------
-
-    def key_from(self, generator: Any, device: Any) -> bytes:
-        """A call's key: 16 bytes drawn from ``generator``, or from the library's global
-        generator when ``generator`` is None.  A ``numpy.random.Generator`` works on every
-        backend; adapters add their framework's own generators."""
-        if generator is None:
-            return key_from_numpy(None)
-        if isinstance(generator, np.random.Generator):
-            return key_from_numpy(generator)
-        raise TypeError(
-            f"Argument `generator` must be None or a numpy.random.Generator on the {self.framework_name} "
-            f"backend; received an object of type {type(generator).__name__}."
-        )
-
-    def native_regions(self, device: Any) -> bool:
-        """Whether the native stream draws a short range at a cost proportional to its
-        length, so that ``region=`` works without ``prng="threefry"``."""
-        return True
+    # -- integers for the portable stream ----------------------------------------------
 
     def threefry_dtypes(self, xp: Any, device: Any) -> tuple[Any, Any]:
         """``(word, index)``: the compute namespace's integer dtypes for Threefry's rounds
@@ -97,21 +76,6 @@ class Backend:
         """How Threefry's key-schedule words (Python ints below 2**32) meet the word arrays:
         None where the namespace takes Python ints of any size, else a converter."""
         return None
-
-    def transform_kernel(self, transform: Any, working: str, device: Any) -> Any | None:
-        """A fused kernel ``kernel(draws) -> values`` for a native stream's transform, or None."""
-        return None
-
-    def fused_portable(
-        self, key: tuple[int, int], transform: Any, working: str, region: Any, dims: tuple[int, ...], device: Any
-    ) -> Any | None:
-        """A fused kernel ``fill(start, count, out) -> values`` for the portable stream, or None."""
-        return None
-
-    def stream(self, key: bytes, device: Any, working: Any, total: int) -> Any:
-        """The call's stream of ``total`` positions, in the compute dtype ``working``."""
-        dtype = working if isinstance(working, np.dtype) else np.dtype(_real_name(str(working)))
-        return PCG64Stream(key, dtype)
 
     # -- arrays --------------------------------------------------------------------------
 
@@ -147,11 +111,6 @@ class Backend:
         return array
 
 
-@functools.lru_cache(maxsize=64)
-def _real_name(dtype: str) -> str:
-    return "float64" if "64" in dtype else "float32"
-
-
 @functools.lru_cache(maxsize=1)
 def host_memory_bytes() -> int | None:
     """Physical memory of this machine, lowered to a cgroup v2 limit where one is set.
@@ -174,3 +133,20 @@ def device_error(framework: str, device: Any, allowed: str) -> ValueError:
     return ValueError(
         f"Argument `device` is not a device of the {framework} backend: received device={device!r}; expected {allowed}."
     )
+
+
+def has_overlap(shape: tuple[int, ...], strides: tuple[int, ...]) -> bool:
+    """Whether an array with these sizes and strides maps two indices to one address.
+
+    Sufficient test (exact for the layouts slicing and broadcasting make): sorted by
+    stride, each dimension must step over everything the smaller ones span.
+    """
+    dims = sorted((abs(s), n) for n, s in zip(shape, strides, strict=True) if n > 1)
+    if any(n == 0 for n in shape):
+        return False
+    span = 0
+    for stride, size in dims:
+        if stride <= span:
+            return True
+        span += stride * (size - 1)
+    return False

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ._validation import validate_fan_arguments, validate_shape
-from .core.fans import Layout, fans_of
+from ..core.fans import Layout, fans_of
+from .validation import validate_fan_arguments, validate_shape
 
 
 def compute_fans(

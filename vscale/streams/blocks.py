@@ -2,7 +2,7 @@
 
 GPU generators hand out random numbers per thread of each kernel launch, so the values a
 position gets depend on how the draws are split into launches.  Here a block of
-:data:`BLOCK` positions is always drawn by one launch of its full length, from a
+:data:`LAUNCH_BLOCK` positions is always drawn by one launch of its full length, from a
 generator whose seed is a BLAKE2b hash of the call's key and the block index (torch:
 64 bits, all that ``manual_seed`` takes on CUDA; CuPy: 128 bits, which its generators hash
 through NumPy's ``SeedSequence``).  A range that starts or ends inside a block draws the
@@ -15,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ._derive import block_digest
+from .keys import block_digest
 
 #: Positions per GPU block: 16 MiB of float32, so launches are few and the temporary of
 #: an unaligned range stays bounded.  Part of the stream's definition, fixed.
-BLOCK = 1 << 22
+LAUNCH_BLOCK = 1 << 22
 
 
 def block_seed(key: bytes, block: int, size: int = 8) -> int:
@@ -48,8 +48,8 @@ class BlockStream:
             out = self.empty(count)
         done = 0
         while done < count:
-            block, offset = divmod(start + done, BLOCK)
-            length = min(BLOCK, self.total - block * BLOCK)
+            block, offset = divmod(start + done, LAUNCH_BLOCK)
+            length = min(LAUNCH_BLOCK, self.total - block * LAUNCH_BLOCK)
             size = min(count - done, length - offset)
             seed = block_seed(self.key, block, self.seed_bytes)
             if offset == 0 and size == length:

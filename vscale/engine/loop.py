@@ -13,8 +13,8 @@ Memory: the output is the caller's; the loop adds, per thread, one workspace chu
 few chunks.  The thread count is capped so that all of that stays below
 :data:`WORKSPACE_SHARE` of the output, whatever the number of CPUs.
 
-The loop imports nothing above the core: the stream (:class:`Stream`) and the output
-(:class:`Output`) are objects that the adapters build.
+The loop knows no framework: the stream (:class:`Stream`) and the output (:class:`Output`)
+are objects handed to it, built for the call by :mod:`vscale.engine.generate`.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ import math
 import threading
 from typing import Any, NamedTuple, Protocol
 
-from . import portable
-from .complex import ComplexTransform, apply_complex, complex_from_normals
-from .portable import PortableTransform
-from .transforms import Transform, apply, apply_normal
+from ..core import portable
+from ..core.complex import ComplexTransform, apply_complex, complex_from_normals
+from ..core.portable import PortableTransform
+from ..core.transforms import Transform, apply, apply_normal
 
 Array = Any
 

@@ -28,6 +28,10 @@ from typing import Any
 
 import numpy as np
 
+from ..core import portable, threefry
+from ..core.regions import box_positions
+from ..core.transforms import apply
+
 _C_TYPES = {"float32": "float", "float64": "double", "uint32": "unsigned int", "int64": "long long", "bool": "bool"}
 _CUPY_TYPES = {"float32": "float32", "float64": "float64", "uint32": "uint32", "int64": "int64", "bool": "bool"}
 #: Conversions to floating types that the preamble spells out (see :data:`PREAMBLE`).
@@ -377,7 +381,7 @@ def trace_portable(key: tuple[int, int], transform: Any, working: str, box: Any,
     """A kernel body computing element ``start + i``'s value of a portable call (``i`` the index).
 
     ``start`` is the kernel's first argument; ``box`` and ``dims`` map region indices to
-    positions of the whole call, as :class:`~vscale.backends._threefry.Positions` does.
+    positions of the whole call, as :class:`~vscale.core.regions.Positions` does.
     The key's words are the first two kernel arguments (the key schedule is computed in
     the kernel), so the trace is made once per transform and region and serves every key.
     """
@@ -390,9 +394,6 @@ def trace_portable(key: tuple[int, int], transform: Any, working: str, box: Any,
 
 @functools.lru_cache(maxsize=1024)
 def _trace_portable(transform: Any, working: str, box: Any, dims: tuple[int, ...]) -> Recording:
-    from ..core import portable, threefry
-    from ..core.regions import box_positions
-
     recording = Recording()
     xp = TracingNamespace(recording)
     key = (Symbol(recording, recording.argument("uint32", 0), "uint32"),
@@ -412,8 +413,6 @@ def trace_host(transform: Any, working: str) -> Recording:
     """A host kernel body for a native stream's transform: the chunk's uniforms are read
     from buffer 0 and its values written back there, cut into segments at each ``log``
     (see :class:`Recording`).  Traced once per transform; the recording must not change."""
-    from ..core.transforms import apply
-
     recording = Recording(split=True, working=working)
     u = recording.variable(working, "b0[i]")
     result = apply(u, transform, xp=TracingNamespace(recording))
@@ -521,63 +520,3 @@ def _kernel_parts(recording: Recording, working: str, output: str, *, indexed: b
 def structure_key(recording: Recording) -> str:
     """What identifies a compiled kernel: the source and the argument types, not their values."""
     return recording.source() + "|" + recording.signature()
-
-
-#: NVRTC options: no contraction into fused multiply-adds (the core rounds each product);
-#: IEEE division and square root and no flush to zero are NVRTC's defaults, stated anyway.
-NVRTC_OPTIONS = ("--fmad=false", "--prec-div=true", "--prec-sqrt=true", "--ftz=false")
-#: Elements per launch of a fused kernel: 32-bit-safe indexing inside CuPy's loops.
-LAUNCH = 1 << 30
-
-
-class CupyKernels:
-    """Compiled CuPy elementwise kernels for the traced transforms, one per structure."""
-
-    def __init__(self, cupy: Any) -> None:
-        self.cupy = cupy
-        self._compiled: dict[str, Any] = {}
-
-    def _kernel(self, recording: Recording, working: str, indexed: bool) -> Any:
-        key = structure_key(recording) + f"|{working}|{indexed}"
-        kernel = self._compiled.get(key)
-        if kernel is None:
-            inputs = ("int64 start, " if indexed else f"{working} u, ") + recording.signature()
-            kernel = self.cupy.ElementwiseKernel(
-                inputs.rstrip(", "),
-                f"{working} out",
-                recording.source(),
-                "vscale_portable" if indexed else "vscale_transform",
-                options=NVRTC_OPTIONS,
-                preamble=PREAMBLE,
-            )
-            self._compiled[key] = kernel
-        return kernel
-
-    def transform(self, transform: Any, working: str, apply: Any) -> Any:
-        """``kernel(u)``: ``apply(u, transform)`` in one launch, written into ``u``."""
-        recording = trace_transform(transform, working, apply)
-        kernel = self._kernel(recording, working, indexed=False)
-        values = recording.values()
-
-        def run(u: Any) -> Any:
-            kernel(u, *values, u)
-            return u
-
-        return run
-
-    def portable(self, key: tuple[int, int], transform: Any, working: str, box: Any, dims: tuple[int, ...]) -> Any:
-        """``fill(start, count, out)``: the portable values of positions ``start ..`` into ``out``."""
-        recording = trace_portable(key, transform, working, box, dims)
-        kernel = self._kernel(recording, working, indexed=True)
-        values = recording.values()
-        cupy = self.cupy
-
-        def run(start: int, count: int, out: Any) -> Any:
-            if out is None:
-                out = cupy.empty((count,), dtype=working)
-            for first in range(0, count, LAUNCH):
-                part = out[first : first + LAUNCH]
-                kernel(np.int64(start + first), *values, part)
-            return out
-
-        return run

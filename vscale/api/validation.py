@@ -3,24 +3,25 @@ the value received and what is allowed, then raise; never return a partial resul
 
 from __future__ import annotations
 
+import importlib
 import math
 import numbers
 import operator
 import sys
 import warnings
 from collections.abc import Iterable, Mapping, Set
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .core.transforms import Kind
+import numpy as np
 
-from .core.regions import Box
+from ..backends.compat import is_cupy_namespace, is_numpy_namespace
+from ..core.regions import Box
+from ..core.transforms import DISTRIBUTIONS, Kind
 
 MODES = ("fan_in", "fan_out", "fan_avg")
 # NumPy's limit on the number of dimensions (array-api-strict inherits it); applied on every
 # backend so that a shape valid on one is valid on all.
 MAX_RANK = 64
-from .core.transforms import DISTRIBUTIONS  # noqa: E402  (the names live with the transforms)
 
 # Keras accepts "normal" as the historical name of the truncated normal.
 DISTRIBUTION_ALIASES = {"normal": "truncated_normal"}
@@ -281,3 +282,94 @@ def _magnitude(number: float) -> str:
         return f"{float(number):.4g}"
     except OverflowError:
         return f"2**{int(number).bit_length()}"
+
+
+# -- lazy Dask calls ----------------------------------------------------------------------
+
+#: Module names of Dask's array namespaces: Dask's own and array-api-compat's wrapper.
+_DASK_NAMESPACES = ("dask.array", "array_api_compat.dask.array")
+#: Array libraries a block may be made with (``block_xp=``).
+BLOCK_LIBRARIES = ("numpy", "cupy")
+
+
+def is_dask_namespace(xp: Any) -> bool:
+    """Whether ``xp`` asks for a Dask array: ``"dask"``, ``dask.array`` or array-api-compat's namespace."""
+    if isinstance(xp, str):
+        return xp == "dask"
+    return getattr(xp, "__name__", None) in _DASK_NAMESPACES
+
+
+def validate_dask_arguments(
+    xp: Any, device: Any, region: Any, chunks: Any, block_xp: Any, portable: bool
+) -> tuple[Any, Any, str]:
+    """``(dask.array, block module, block library name)`` for a lazy call's arguments, or the
+    error that names the one that cannot be: everything Dask-specific is refused here, first."""
+    if not is_dask_namespace(xp):
+        what = "chunks" if chunks is not None else "block_xp"
+        value = chunks if chunks is not None else block_xp
+        raise TypeError(
+            f"Argument `{what}` is only valid with a Dask `xp` ('dask', dask.array or "
+            f"array_api_compat.dask.array); received {what}={short_repr(value)} with xp={short_repr(xp)}."
+        )
+    if device is not None:
+        raise ValueError(
+            "Argument `device` is not supported with a Dask `xp`: each block is made on the worker that runs "
+            f"its task (NumPy blocks on its CPU, CuPy blocks on its current GPU); received device={short_repr(device)}."
+        )
+    if region is not None:
+        raise ValueError(
+            "Argument `region` cannot be combined with a Dask `xp`: slice the lazy array instead (only the "
+            f"blocks that the slice touches are computed); received region={short_repr(region)}."
+        )
+    library = _block_library(block_xp)
+    if not portable and library != "numpy":
+        raise ValueError(
+            f'Argument `block_xp`={library!r} needs prng="threefry": each block is a region of the call, and '
+            "only NumPy's native stream seeks to a region; received an initializer with prng='native'."
+        )
+    try:
+        da = importlib.import_module("dask.array")  # optional framework: only lazy calls need Dask
+    except ImportError as error:
+        raise ValueError(
+            f"Argument `xp`={short_repr(xp)} needs Dask's arrays (pip install 'dask[array]'): {error}."
+        ) from None
+    try:
+        module = importlib.import_module(library)  # optional framework: the library of the blocks
+    except ImportError as error:
+        raise ValueError(f"Argument `block_xp`={library!r} names a library that is not installed: {error}.") from None
+    return da, module, library
+
+
+def validate_chunks(da: Any, chunks: Any, dims: tuple[int, ...], dtype: Any) -> tuple[tuple[int, ...], ...]:
+    """``chunks`` in Dask's normalized form for ``dims``, or a ``ValueError`` that names it."""
+    try:
+        normalized = da.core.normalize_chunks("auto" if chunks is None else chunks, dims, dtype=np.dtype(dtype))
+    except (ValueError, TypeError, NotImplementedError, ZeroDivisionError) as error:
+        raise ValueError(
+            f"Argument `chunks` does not fit the shape {dims}: {error}; received chunks={short_repr(chunks)}."
+        ) from None
+    bad = [size for sizes in normalized for size in sizes if not isinstance(size, numbers.Integral) or size < 0]
+    if bad or any(not sizes for sizes, extent in zip(normalized, dims, strict=True) if extent):
+        raise ValueError(
+            f"Argument `chunks` must give blocks of positive integer sizes that add up to the shape {dims}; "
+            f"received chunks={short_repr(chunks)}."
+        )
+    return normalized
+
+
+def _block_library(block_xp: Any) -> str:
+    """``block_xp`` as one of :data:`BLOCK_LIBRARIES` (None: NumPy)."""
+    if block_xp is None:
+        return "numpy"
+    if isinstance(block_xp, str):
+        if block_xp in BLOCK_LIBRARIES:
+            return block_xp
+    elif isinstance(getattr(block_xp, "__name__", None), str):  # a module or namespace
+        if is_numpy_namespace(block_xp):
+            return "numpy"
+        if is_cupy_namespace(block_xp):
+            return "cupy"
+    raise ValueError(
+        f"Argument `block_xp` must be None, 'numpy', 'cupy' or one of those modules (the array library of each "
+        f"block of a Dask array); received block_xp={short_repr(block_xp)}."
+    )

@@ -4,20 +4,31 @@ from __future__ import annotations
 
 import math
 import threading
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, NamedTuple, TypeVar
 
-from ._config import floatx
-from ._dask import dask_array, is_dask_namespace
-from ._dtypes import finfo, is_complex, itemsize, largest_at_most, namespace_of_dtype, resolve_dtype, working_name
-from ._generate import generate
-from ._generate import plan as plan_call
-from ._inplace import fill
-from ._keys import seeded_key
-from ._threefry import call_key, jax_key_words, portable_transform, words_to_bytes
-from ._validation import (
+from .. import streams
+from ..backends import get_backend
+from ..core.complex import make_complex_transform
+from ..core.fans import Layout, fans_of
+from ..core.portable import portable_transform
+from ..core.precision import finfo, is_complex, itemsize, largest_at_most, working_name
+from ..core.transforms import NORMAL_REACH, SAMPLED_NORMAL_REACH, TRUNCATED_STD, make_transform
+from ..engine import lazy
+from ..engine.generate import generate
+from ..engine.plan import plan as plan_call
+from ..kernels.host import settings as environment_settings
+from ..streams.keys import seeded_key
+from .config import floatx
+from .dtypes import namespace_of_dtype, resolve_dtype
+from .fill import fill
+from .validation import (
+    is_dask_namespace,
     short_repr,
     validate_allocation,
+    validate_chunks,
+    validate_dask_arguments,
     validate_distribution,
     validate_fan_arguments,
     validate_mode,
@@ -28,11 +39,6 @@ from ._validation import (
     validate_shape,
     validate_threefry_seed,
 )
-from .backends import get_backend
-from .backends._host_kernels import settings as environment_settings
-from .core import NORMAL_REACH, SAMPLED_NORMAL_REACH, TRUNCATED_STD, make_transform
-from .core.complex import make_complex_transform
-from .core.fans import Layout, fans_of
 
 ArrayT = TypeVar("ArrayT")
 Mode = Literal["fan_in", "fan_out", "fan_avg"]
@@ -163,32 +169,17 @@ class VarianceScaling:
         self._plans = {}
 
     def _key(self, backend: Any, generator: Any, device: Any) -> bytes:
-        """The next call's key (see :mod:`vscale._keys` and :mod:`vscale._threefry`)."""
-        threefry = self.prng == "threefry"
-        if threefry and generator is not None:
-            words = jax_key_words(generator)
-            if words is not None:
-                return words_to_bytes(words)
+        """The next call's key: drawn from ``generator`` (or the global generator without a
+        seed), else the seed's key of the next call index (see :mod:`vscale.streams.keys`)."""
+        portable = self.prng == "threefry"
         if generator is not None or self.seed is None:
-            key = backend.key_from(generator, device)
-            return key[:8] if threefry else key
+            return streams.key_from(backend, generator, device, portable=portable)
         with self._lock:
             call = self._calls
             self._calls += 1
-        return call_key(self.seed, call) if threefry else seeded_key(self.seed, call)
+        return seeded_key(self.seed, call, portable=portable)
 
-    def __call__(
-        self,
-        shape: Any,
-        dtype: Any = None,
-        *,
-        xp: Any = None,
-        device: Any = None,
-        generator: Any = None,
-        region: Any = None,
-        chunks: Any = None,
-        block_xp: Any = None,
-    ) -> Any:
+    def __call__(self, shape: Any, dtype: Any = None, *, xp: Any = None, device: Any = None, **deprecated: Any) -> Any:
         """Return a new array of ``shape`` and ``dtype`` drawn from the distribution.
 
         Parameters
@@ -203,11 +194,52 @@ class VarianceScaling:
             The array library of the result: ``numpy``, ``torch``, ``cupy``,
             ``jax.numpy``, ``array_api_strict``, any array-API namespace, or one of those
             names.  ``None``: the library of a framework ``dtype`` object
-            (``torch.float16`` gives a torch tensor), else NumPy.
+            (``torch.float16`` gives a torch tensor), else NumPy.  ``"dask"`` (or
+            ``dask.array``) gives a lazy Dask array with automatic chunks, as
+            :func:`vscale.dask.array` does with its defaults.
         device : optional
             The backend's device object or string (``"cpu"``, ``"cuda:1"``, a CuPy
             ``Device``, a JAX device); ``None`` means the backend's default.  Values are
             generated there directly.
+
+        Returns
+        -------
+        array
+            A plain array of the namespace, of exactly ``shape`` and ``dtype``.
+
+        Notes
+        -----
+        A call with a key from a generator, or of one piece of a larger tensor, is
+        :meth:`sample` (``generator=``, ``region=``); Dask's chunks and block library are
+        :func:`vscale.dask.array`'s.  The keywords ``generator``, ``region``, ``chunks`` and
+        ``block_xp`` are still accepted here, with a ``DeprecationWarning`` that names the
+        replacement, and give the same values.
+        """
+        if deprecated:
+            return self._deprecated_call(shape, dtype, xp, device, deprecated)
+        if xp is None:
+            xp = namespace_of_dtype(dtype)  # torch.float16 alone means a torch tensor
+        elif is_dask_namespace(xp):
+            return self._dask_array(shape, dtype, xp=xp, device=device)
+        return self._generate(validate_shape(shape), dtype, xp, device, self._fan_layout())
+
+    def sample(
+        self,
+        shape: Any,
+        dtype: Any = None,
+        *,
+        xp: Any = None,
+        device: Any = None,
+        generator: Any = None,
+        region: Any = None,
+    ) -> Any:
+        """A call with its key from ``generator``, or only the piece ``region`` of it.
+
+        ``shape``, ``dtype``, ``xp`` and ``device`` are as in :meth:`__call__`; without
+        ``generator`` and ``region`` this is the same call.
+
+        Parameters
+        ----------
         generator : optional
             Where this call's key comes from instead of ``seed``: a ``torch.Generator``
             (torch), a CuPy generator (cupy), a JAX PRNG key (jax) or a
@@ -220,39 +252,85 @@ class VarianceScaling:
             made alone.  A region call counts as a call.  Works everywhere with
             ``prng="threefry"``; with native streams on NumPy, torch CPU and other host
             namespaces (not torch CUDA, CuPy, JAX, whose generators draw whole blocks).
-        chunks : optional
-            Dask only: the blocks of the lazy array, in any form ``dask.array`` accepts
-            (``None`` means ``"auto"``).  The call's key is drawn when the lazy array is
-            made (it counts as one call); each block is a task that computes its region of
-            that call where it runs.  With ``prng="threefry"``, or native streams on NumPy
-            blocks, the computed array is the NumPy call's bit for bit, for any chunking.
-        block_xp : {None, "numpy", "cupy"}, optional
-            Dask only: the library of each block (``None``: NumPy).  CuPy blocks are made
-            on each worker's current GPU and need ``prng="threefry"``.
 
         Returns
         -------
         array
             A plain array of the namespace, of exactly ``shape`` and ``dtype`` (the
             region's shape with ``region``).
+
+        Examples
+        --------
+        >>> import numpy as np, vscale
+        >>> init = vscale.HeNormal(seed=0, prng="threefry")
+        >>> piece = init.sample((6, 4), region=(slice(2, 4),))
+        >>> piece.shape, bool(np.array_equal(piece, vscale.HeNormal(seed=0, prng="threefry")((6, 4))[2:4]))
+        ((2, 4), True)
         """
-        if chunks is not None or block_xp is not None or is_dask_namespace(xp):
-            return dask_array(
-                self,
-                shape,
-                dtype,
-                xp=xp,
-                device=device,
-                generator=generator,
-                region=region,
-                chunks=chunks,
-                block_xp=block_xp,
-            )
         if xp is None:
-            xp = namespace_of_dtype(dtype)  # torch.float16 alone means a torch tensor
+            xp = namespace_of_dtype(dtype)
+        elif is_dask_namespace(xp):
+            return self._dask_array(shape, dtype, xp=xp, device=device, generator=generator, region=region)
         dims = validate_shape(shape)
         box = None if region is None else validate_region(region, dims)
         return self._generate(dims, dtype, xp, device, self._fan_layout(), generator, region=box)
+
+    def _dask_array(
+        self,
+        shape: Any,
+        dtype: Any,
+        *,
+        xp: Any = "dask",
+        device: Any = None,
+        generator: Any = None,
+        region: Any = None,
+        chunks: Any = None,
+        block_xp: Any = None,
+    ) -> Any:
+        """The lazy Dask array of one call (see :func:`vscale.dask.array`).
+
+        Everything that can be refused is checked before the key is drawn; the engine
+        gets the checked transform and the drawn key (:mod:`vscale.engine.lazy`).
+        """
+        portable = self.prng == "threefry"
+        da, module, library = validate_dask_arguments(xp, device, region, chunks, block_xp, portable)
+        dims = validate_shape(shape)
+        backend = get_backend(module)
+        name, native = resolve_dtype(backend, dtype)
+        validate_allocation(dims, name, itemsize(name), None, backend.max_empty_extent)
+        transform = self._transform(dims, self._fan_layout(), name)  # refuses values the dtype cannot hold
+        normalized = validate_chunks(da, chunks, dims, native)
+        # The key is drawn here, once: every block computes its region of this one call.  Unseeded
+        # calls and numpy.random.Generator's draw it on the client, from NumPy (as a NumPy call does).
+        host = get_backend("numpy")
+        key = self._key(host, generator, host.resolve_device(None))
+        return lazy.lazy_array(
+            da, module, transform=transform, portable=portable, key=key, dims=dims, name=name, native=native,
+            library=library, chunks=normalized,
+        )  # fmt: skip
+
+    def _deprecated_call(self, shape: Any, dtype: Any, xp: Any, device: Any, options: dict[str, Any]) -> Any:
+        """``__call__`` with the keywords it carried before 0.2, each sent where it lives now."""
+        unknown = sorted(set(options) - {"generator", "region", "chunks", "block_xp"})
+        if unknown:
+            raise TypeError(f"{type(self).__name__}.__call__() got an unexpected keyword argument {unknown[0]!r}")
+        dask_options = {k: options[k] for k in ("chunks", "block_xp") if k in options}
+        given = ", ".join(f"{k}=" for k in options)
+        if dask_options or is_dask_namespace(xp):
+            warnings.warn(
+                f"Passing {given} to an initializer call is deprecated; use "
+                "vscale.dask.array(initializer, shape, dtype, chunks=..., block_xp=..., generator=...).",
+                DeprecationWarning,
+                stacklevel=3,
+            )
+            return self._dask_array(shape, dtype, xp=xp, device=device, **options)
+        warnings.warn(
+            f"Passing {given} to an initializer call is deprecated; use "
+            "initializer.sample(shape, dtype, xp=..., device=..., generator=..., region=...).",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        return self.sample(shape, dtype, xp=xp, device=device, **options)
 
     def _fan_layout(self) -> tuple[Any, ...]:
         return self.input_axes, self.output_axes, self.layout, self.groups
@@ -291,7 +369,7 @@ class VarianceScaling:
                     backend.max_empty_extent,
                 )
             if region is not None:
-                self._check_region(backend, resolved, dims, name)
+                check_region(self.prng, backend, resolved, dims, name)
             transform = self._transform(dims, fan_layout, name)
             threefry = self.prng == "threefry"
             plan = plan_call(
@@ -304,26 +382,6 @@ class VarianceScaling:
         if key is None:
             key = self._key(plan.backend, generator, plan.device)
         return generate(plan, key, target)
-
-    def _check_region(self, backend: Any, device: Any, dims: tuple[int, ...], name: str) -> None:
-        if self.prng == "native" and not backend.native_regions(device):
-            raise ValueError(
-                f"Argument `region` needs a stream that can seek: the native generator of the "
-                f'{backend.framework_name} backend on {device} draws whole blocks; use prng="threefry".'
-            )
-        if self.prng == "threefry":
-            positions = math.prod(dims) * (2 if is_complex(name) else 1)
-            if positions > _PORTABLE_POSITIONS:
-                raise ValueError(
-                    f"Argument `shape` has {positions} positions (values, twice for complex dtypes), beyond the "
-                    f"2**63 the portable stream counts in 64-bit integers; received a shape of rank {len(dims)}."
-                )
-            compute_xp, _ = backend.compute(device)
-            if backend.threefry_dtypes(compute_xp, device)[1] is None:
-                raise ValueError(
-                    "Argument `region` needs 64-bit integers for positions; on JAX enable them with "
-                    'jax.config.update("jax_enable_x64", True).'
-                )
 
     def _transform(self, dims: tuple[int, ...], fan_layout: tuple[Any, ...], name: str) -> Any:
         params = self._parameters(dims, fan_layout)
@@ -507,3 +565,25 @@ def _check_representable(params: Parameters, dtype_name: str) -> None:
             f"The standard deviation {params.stddev:.3g} is below {floor:.3g}, the smallest that {working} "
             f"arithmetic carries at full precision (its smallest normal / eps); raise `scale` or use float64."
         )
+
+
+def check_region(prng: str, backend: Any, device: Any, dims: tuple[int, ...], name: str) -> None:
+    """Refuse, before anything is drawn, a region that this call's stream cannot compute alone."""
+    if prng == "native" and not streams.seeks(backend, device):
+        raise ValueError(
+            f"Argument `region` needs a stream that can seek: the native generator of the "
+            f'{backend.framework_name} backend on {device} draws whole blocks; use prng="threefry".'
+        )
+    if prng == "threefry":
+        positions = math.prod(dims) * (2 if is_complex(name) else 1)
+        if positions > _PORTABLE_POSITIONS:
+            raise ValueError(
+                f"Argument `shape` has {positions} positions (values, twice for complex dtypes), beyond the "
+                f"2**63 the portable stream counts in 64-bit integers; received a shape of rank {len(dims)}."
+            )
+        compute_xp, _ = backend.compute(device)
+        if backend.threefry_dtypes(compute_xp, device)[1] is None:
+            raise ValueError(
+                "Argument `region` needs 64-bit integers for positions; on JAX enable them with "
+                'jax.config.update("jax_enable_x64", True).'
+            )
