@@ -27,7 +27,7 @@ import numbers
 import sys
 from typing import Any, Literal, cast
 
-from .api.fill import check_piece_stream, fill, prepare
+from .api.fill import check_piece_stream, prepare
 from .api.initializers import Prng, VarianceScaling
 from .api.registry import get
 from .api.validation import short_repr, validate_shape
@@ -324,8 +324,8 @@ def _offsets_region(offsets: Any, local: tuple[int, ...], dims: tuple[int, ...])
 def _write(
     init: VarianceScaling, target: Piece, layout: Any, generator: Any = None, subject: str = "Argument `tensor`"
 ) -> None:
-    check_piece_stream(init, target, subject)  # a piece is a DTensor's shard or already prepared
-    fill(init, target.local, layout, generator, target.shape, target.region)
+    check_piece_stream(init.prng, target, subject)  # a piece is a DTensor's shard or already prepared
+    init._fill(target.local, layout, generator, target.shape, target.region)
 
 
 def _check_parameter(tensor: Any, name: str, init: VarianceScaling, torch: Any) -> Piece:
@@ -344,7 +344,7 @@ def _check_parameter(tensor: Any, name: str, init: VarianceScaling, torch: Any) 
     except (TypeError, ValueError) as error:
         raise type(error)(f"{subject} cannot be filled: {error} Nothing was written.") from None
     try:
-        check_piece_stream(init, target, subject)
+        check_piece_stream(init.prng, target, subject)
     except ValueError as error:
         raise ValueError(f"{error} Nothing was written.") from None
     return target

@@ -1,4 +1,4 @@
-"""Filling existing arrays in place: ``VarianceScaling.fill_`` and ``vscale.init_``.
+"""Checking an array to fill in place, before anything is drawn (``VarianceScaling.fill_``).
 
 The engine writes the values chunk by chunk straight into the array (through a bounded
 workspace where the array is not contiguous or its dtype is not the working one), so
@@ -9,13 +9,12 @@ are written without autograd: an ``nn.Parameter`` stays a leaf without history.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, NamedTuple
 
 from .. import streams
 from ..backends import get_backend
 from ..backends.compat import (
     array_namespace,
-    device,
     is_array_api_obj,
     is_cupy_array,
     is_dtensor,
@@ -25,27 +24,28 @@ from ..backends.compat import (
     is_writeable_array,
 )
 from ..backends.torch import Piece, dtensor_piece
+from ..core.regions import Box
 from .validation import validate_region, validate_shape
 
-#: A :class:`vscale.VarianceScaling`: the initializer calls this module, so it is not imported here.
-Initializer = Any
 
-ArrayT = TypeVar("ArrayT")
+class FillTarget(NamedTuple):
+    """A checked in-place call: write ``local``, which holds ``box`` (None: all) of a call of
+    shape ``dims``, an array of ``namespace``; ``torch_layout`` says its fans are read in
+    PyTorch's layout unless the initializer names one (a torch weight, as torch.nn.init reads it)."""
+
+    local: Any
+    dims: tuple[int, ...]
+    box: Box | None
+    namespace: Any
+    torch_layout: bool
 
 
-def fill(
-    initializer: Initializer,
-    array: ArrayT,
-    fan_layout: tuple[Any, ...] | None = None,
-    generator: Any = None,
-    shape: Any = None,
-    region: Any = None,
-) -> ArrayT:
-    """Overwrite ``array`` with ``initializer``'s values; fans from ``fan_layout`` if given.
+def fill_target(prng: str, array: Any, shape: Any = None, region: Any = None) -> FillTarget:
+    """Check ``array`` (and the piece it holds, ``shape`` and ``region``) before anything is drawn.
 
     With ``shape`` (the global shape) and ``region``, ``array`` is that region of the call.
-    A ``torch.distributed`` DTensor is filled shard by shard: each rank writes its local
-    shard, the region of the global call that its placements give it.
+    A ``torch.distributed`` DTensor is written shard by shard: its local shard is the region
+    of the global call that its placements give this rank.
     """
     if is_dtensor(array):
         if shape is not None or region is not None:
@@ -54,12 +54,10 @@ def fill(
                 f"give each rank's piece; received shape={shape!r}, region={region!r}."
             )
         piece = dtensor_piece(array, "Argument `array`")
-        check_piece_stream(initializer, piece, "Argument `array`")
-        fill(initializer, piece.local, fan_layout, generator, piece.shape, piece.region)
-        return array
+        check_piece_stream(prng, piece, "Argument `array`")
+        array, shape, region = piece
     namespace = prepare(array)
-    arr: Any = array
-    local = tuple(int(d) for d in arr.shape)
+    local = tuple(int(d) for d in array.shape)
     dims = local if shape is None else validate_shape(shape)
     box = None if region is None else validate_region(region, dims)
     expected = dims if box is None else box.sizes
@@ -68,13 +66,7 @@ def fill(
         raise ValueError(
             f"Argument `array` has shape {local}, but {what} is {expected}; received shape={shape!r}, region={region!r}."
         )
-    layout = initializer._fan_layout() if fan_layout is None else fan_layout
-    if fan_layout is None and not initializer.layout_given and is_torch_array(arr) and len(dims) >= 2:
-        layout = (None, None, "torch", initializer.groups)  # a torch weight is (out, in/groups, *kernel)
-    filled: ArrayT = initializer._generate(
-        dims, arr.dtype, namespace, device(arr), layout, generator, target=arr, region=box
-    )
-    return filled
+    return FillTarget(array, dims, box, namespace, is_torch_array(array) and len(dims) >= 2)
 
 
 #: Array types whose namespace their type decides and that are writable unless their
@@ -106,10 +98,10 @@ def prepare(array: Any) -> Any:
     )
 
 
-def check_piece_stream(initializer: Initializer, piece: Piece, subject: str) -> None:
-    """Refuse, before anything is drawn, a piece that the initializer's stream cannot compute
+def check_piece_stream(prng: str, piece: Piece, subject: str) -> None:
+    """Refuse, before anything is drawn, a piece that a stream (``prng``) cannot compute
     alone (after :func:`prepare` has accepted ``piece.local``)."""
-    if piece.region is None or initializer.prng != "native":
+    if piece.region is None or prng != "native":
         return
     backend = get_backend(array_namespace(piece.local))
     if not streams.seeks(backend, piece.local.device):

@@ -10,6 +10,7 @@ from typing import Any, Literal, NamedTuple, TypeVar
 
 from .. import streams
 from ..backends import get_backend
+from ..backends.compat import device as device_of
 from ..core.complex import make_complex_transform
 from ..core.fans import Layout, fans_of
 from ..core.portable import portable_transform
@@ -22,7 +23,7 @@ from ..kernels.host import settings as environment_settings
 from ..streams.keys import seeded_key
 from .config import floatx
 from .dtypes import namespace_of_dtype, resolve_dtype
-from .fill import fill
+from .fill import fill_target
 from .validation import (
     is_dask_namespace,
     short_repr,
@@ -428,7 +429,28 @@ class VarianceScaling:
         >>> vscale.HeUniform(seed=0).fill_(w) is w
         True
         """
-        return fill(self, array, generator=generator, shape=shape, region=region)
+        return self._fill(array, None, generator, shape, region)
+
+    def _fill(
+        self, array: ArrayT, fan_layout: Any = None, generator: Any = None, shape: Any = None, region: Any = None
+    ) -> ArrayT:
+        """:meth:`fill_` with the fans of ``fan_layout`` (see :meth:`_fan_layout`) where given."""
+        target = fill_target(self.prng, array, shape, region)
+        layout = self._fan_layout() if fan_layout is None else fan_layout
+        if fan_layout is None and not self.layout_given and target.torch_layout:
+            layout = (None, None, "torch", self.groups)  # a torch weight is (out, in/groups, *kernel)
+        local = target.local
+        self._generate(
+            target.dims,
+            local.dtype,
+            target.namespace,
+            device_of(local),
+            layout,
+            generator,
+            target=local,
+            region=target.box,
+        )
+        return array
 
     def parameters(self, shape: Any) -> Parameters:
         """Fans, ``n``, deviations and support half-width for a weight of ``shape``.

@@ -60,15 +60,15 @@ def standard_namespace(module: Any) -> Any:
     array-api-compat's wrapper; any other namespace is returned as it is.
     """
     if is_numpy_namespace(module):
-        import array_api_compat.numpy as compat_numpy
+        import array_api_compat.numpy as compat_numpy  # lazy: each wrapper imports its framework
 
         return compat_numpy
     if is_torch_namespace(module):
-        import array_api_compat.torch as compat_torch
+        import array_api_compat.torch as compat_torch  # lazy: imports torch
 
         return compat_torch
     if is_cupy_namespace(module):
-        import array_api_compat.cupy as compat_cupy
+        import array_api_compat.cupy as compat_cupy  # lazy: imports cupy
 
         return compat_cupy
     return module

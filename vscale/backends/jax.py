@@ -24,7 +24,7 @@ class JaxBackend(Backend):
 
     def __init__(self, module: Any) -> None:
         import jax  # optional framework: imported only for a JAX call
-        import jax.numpy as jnp
+        import jax.numpy as jnp  # optional framework, as above
 
         self.jax = jax
         self.xp = jnp

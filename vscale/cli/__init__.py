@@ -321,7 +321,7 @@ def write_plot(facts: dict[str, Any], path: str) -> None:
         import matplotlib  # optional: only --plot needs it
 
         matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        import matplotlib.pyplot as plt  # optional, as above
     except ImportError:
         raise UsageError("--plot needs matplotlib: pip install 'vscale[plot]'") from None
 

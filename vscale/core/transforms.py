@@ -11,7 +11,7 @@ inverse CDF is finite everywhere, and the set of values is symmetric about 0.
 folds the factor 2 into the constants that follow, and it overwrites ``u``: the result
 is ``u`` itself unless a clip needs a new array, so the caller can draw into the output
 and transform there.  The chunk loop, the random numbers and the output array belong to
-the caller (:mod:`vscale.core.engine`); these functions only see arrays and ``xp``.
+the caller (:mod:`vscale.engine.loop`); these functions only see arrays and ``xp``.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Carrying out a call's plan: its stream, its output, the loop, the finished array.
 
-:func:`generate` takes a :class:`~vscale.loop.plan.CallPlan` and the call's key, picks
+:func:`generate` takes a :class:`~vscale.engine.plan.CallPlan` and the call's key, picks
 the stream (the fused kernel's, the portable one or the framework's native one) and
 the output (a new array, the array being filled, or pieces for immutable namespaces),
-and runs :func:`vscale.loop.loop.run`.
+and runs :func:`vscale.engine.loop.run`.
 """
 
 from __future__ import annotations

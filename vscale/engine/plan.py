@@ -4,7 +4,7 @@ From the checked arguments the public layer hands down (backend, shape, dtype, d
 transform, region), the plan fixes where the arithmetic runs, the chunk size for the
 device, the threads, the compiled kernel if there is one, and the region's positions.
 An initializer keeps the plans of the shapes it has seen, so a small repeated call does
-none of this again.  :func:`vscale.loop.generate.generate` carries a plan out.
+none of this again.  :func:`vscale.engine.generate.generate` carries a plan out.
 """
 
 from __future__ import annotations

@@ -12,14 +12,38 @@ position's value is therefore fixed by the key alone, whatever the chunks and th
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
 
 from .keys import block_digest
 
 #: Positions per GPU block: 16 MiB of float32, so launches are few and the temporary of
 #: an unaligned range stays bounded.  Part of the stream's definition, fixed.
 LAUNCH_BLOCK = 1 << 22
+
+
+class Span(NamedTuple):
+    """The part of one block that a range of positions takes: positions ``offset ..
+    offset + size - 1`` of block ``block`` (of ``length`` positions) go to the range's
+    places ``done .. done + size - 1``."""
+
+    block: int
+    offset: int
+    size: int
+    done: int
+    length: int
+
+
+def spans(start: int, count: int, block_size: int, total: int | None = None) -> Iterator[Span]:
+    """The blocks that positions ``start .. start + count - 1`` touch, in order: the one block
+    loop of every stream that draws by blocks.  ``total`` shortens a call's last block."""
+    done = 0
+    while done < count:
+        block, offset = divmod(start + done, block_size)
+        length = block_size if total is None else min(block_size, total - block * block_size)
+        size = min(count - done, length - offset)
+        yield Span(block, offset, size, done, length)
+        done += size
 
 
 def block_seed(key: bytes, block: int, size: int = 8) -> int:
@@ -46,11 +70,7 @@ class BlockStream:
     def draw(self, start: int, count: int, out: Any = None, *, normal: bool = False) -> Any:
         if out is None:
             out = self.empty(count)
-        done = 0
-        while done < count:
-            block, offset = divmod(start + done, LAUNCH_BLOCK)
-            length = min(LAUNCH_BLOCK, self.total - block * LAUNCH_BLOCK)
-            size = min(count - done, length - offset)
+        for block, offset, size, done, length in spans(start, count, LAUNCH_BLOCK, self.total):
             seed = block_seed(self.key, block, self.seed_bytes)
             if offset == 0 and size == length:
                 self.fill(seed, out[done : done + size], normal)
@@ -58,5 +78,4 @@ class BlockStream:
                 whole = self.empty(length)
                 self.fill(seed, whole, normal)
                 out[done : done + size] = whole[offset : offset + size]
-            done += size
         return out

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..backends import Backend
 from . import host
-from .blocks import LAUNCH_BLOCK
+from .blocks import LAUNCH_BLOCK, spans
 from .keys import block_digest, key_from_jax_data
 
 
@@ -53,14 +53,9 @@ class JaxStream:
     def draw(self, start: int, count: int, out: Any = None, *, normal: bool = False) -> Any:
         jnp = self.jax.numpy
         pieces = []
-        done = 0
-        while done < count:
-            block, offset = divmod(start + done, LAUNCH_BLOCK)
-            length = min(LAUNCH_BLOCK, self.total - block * LAUNCH_BLOCK)
-            size = min(count - done, length - offset)
+        for block, offset, size, _, length in spans(start, count, LAUNCH_BLOCK, self.total):
             draws = self._block(block, length)
             pieces.append(draws if offset == 0 and size == length else draws[offset : offset + size])
-            done += size
         return pieces[0] if len(pieces) == 1 else jnp.concatenate(pieces)
 
     def _block(self, block: int, length: int) -> Any:

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..kernels.host import uniform_filler
+from .blocks import spans
 from .keys import block_digest
 
 #: Positions per PCG64 sub-stream.  Part of the stream's definition: changing it changes
@@ -69,12 +70,8 @@ class PCG64Stream:
     def draw(self, start: int, count: int, out: Any = None, *, normal: bool = False) -> Any:
         if out is None:
             out = np.empty((count,), dtype=self.dtype)
-        done = 0
-        while done < count:
-            block, offset = divmod(start + done, PCG64_BLOCK)
-            size = min(count - done, PCG64_BLOCK - offset)
+        for block, offset, size, done, _ in spans(start, count, PCG64_BLOCK):
             self._draw_block(block, offset, out[done : done + size])
-            done += size
         return out
 
     def _draw_block(self, block: int, offset: int, out: Any) -> None:
