@@ -238,3 +238,34 @@ def test_device_block_stream_gives_any_range_alone(normal):
         _blocks.LAUNCH_BLOCK = original
     assert _blocks.block_seed(b"k" * 16, 0) != _blocks.block_seed(b"k" * 16, 1)
     assert _blocks.block_seed(b"k" * 16, 0, 16) >= 2**64 or _blocks.block_seed(b"k" * 16, 1, 16) >= 2**64
+
+
+def test_the_call_takes_only_keras_arguments():
+    """``__call__(shape, dtype=None, *, xp=None, device=None)``: nothing engine-specific."""
+    import inspect
+
+    parameters = inspect.signature(vscale.VarianceScaling.__call__).parameters
+    named = [(p.name, p.kind.name, p.default) for p in parameters.values() if p.kind.name != "VAR_KEYWORD"]
+    assert named == [
+        ("self", "POSITIONAL_OR_KEYWORD", inspect.Parameter.empty),
+        ("shape", "POSITIONAL_OR_KEYWORD", inspect.Parameter.empty),
+        ("dtype", "POSITIONAL_OR_KEYWORD", None),
+        ("xp", "KEYWORD_ONLY", None),
+        ("device", "KEYWORD_ONLY", None),
+    ]
+    with pytest.raises(TypeError, match="unexpected keyword argument 'chunk'"):
+        vscale.HeNormal(seed=0)((2, 2), chunk=3)
+
+
+@pytest.mark.filterwarnings("default::DeprecationWarning")
+@pytest.mark.parametrize("prng", ["native", "threefry"])
+def test_the_deprecated_call_keywords_warn_and_give_the_same_values(prng):
+    region = (slice(1, 5), slice(None, None, 2))
+    with pytest.warns(DeprecationWarning, match=r"region=.*initializer\.sample\(shape"):
+        old = vscale.HeNormal(seed=9, prng=prng)((6, 8), region=region)
+    np.testing.assert_array_equal(old, vscale.HeNormal(seed=9, prng=prng).sample((6, 8), region=region))
+    with pytest.warns(DeprecationWarning, match=r"generator=.*initializer\.sample"):
+        old = vscale.HeNormal(seed=9, prng=prng)((6, 8), generator=np.random.default_rng(2))
+    init = vscale.HeNormal(seed=9, prng=prng)
+    np.testing.assert_array_equal(old, init.sample((6, 8), generator=np.random.default_rng(2)))
+    assert init._calls == 0  # a generator's call leaves the sequence alone, as before
