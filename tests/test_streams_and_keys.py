@@ -269,3 +269,18 @@ def test_the_deprecated_call_keywords_warn_and_give_the_same_values(prng):
     init = vscale.HeNormal(seed=9, prng=prng)
     np.testing.assert_array_equal(old, init.sample((6, 8), generator=np.random.default_rng(2)))
     assert init._calls == 0  # a generator's call leaves the sequence alone, as before
+
+
+@pytest.mark.parametrize(
+    ("module", "cls"),
+    [("vscale.initializers", "VarianceScaling"), ("vscale.family", "HeNormal"), ("vscale", "HeNormal")],
+)
+def test_pickles_naming_any_layout_load(module, cls):
+    """A pickle names ``vscale.HeNormal``; one made before 0.2 names the module of that layout."""
+    init = getattr(vscale, cls)(seed=5, layout="torch")
+    init((3,))
+    text = pickle.dumps(init, protocol=0)
+    assert f"cvscale\n{cls}\n".encode() in text
+    loaded = pickle.loads(text.replace(f"cvscale\n{cls}\n".encode(), f"c{module}\n{cls}\n".encode()))
+    assert type(loaded) is type(init) and loaded.get_config() == init.get_config()
+    np.testing.assert_array_equal(loaded((4, 4)), init((4, 4)))

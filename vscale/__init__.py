@@ -9,6 +9,9 @@ The PyTorch helpers live in :mod:`vscale.torch` (``import vscale.torch``), the l
 arrays in :mod:`vscale.dask`; importing ``vscale`` imports no framework.
 """
 
+import sys
+
+from . import api
 from .api.config import floatx, set_floatx
 from .api.family import (
     GlorotNormal,
@@ -56,3 +59,22 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+# The public classes are vscale's, wherever they are defined: a pickle (torch.save of a model
+# holding an initializer) names vscale.HeNormal, so it survives a change of layout.  Pickles
+# made before 0.2 name the modules that defined the classes then; those names stay
+# importable, as the modules that define the classes now.
+for _public in (
+    Parameters,
+    VarianceScaling,
+    GlorotNormal,
+    GlorotUniform,
+    HeNormal,
+    HeUniform,
+    LecunNormal,
+    LecunUniform,
+):
+    _public.__module__ = __name__
+sys.modules.setdefault(f"{__name__}.initializers", api.initializers)
+sys.modules.setdefault(f"{__name__}.family", api.family)
+del _public
