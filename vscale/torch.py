@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import numbers
 import sys
+import warnings
 from typing import Any, Literal, cast
 
 from .api.fill import check_piece_stream, prepare
@@ -35,16 +36,21 @@ from .backends.compat import is_dtensor
 from .backends.torch import Piece, dtensor_piece
 
 __all__ = [
+    "calculate_gain",
     "fill_shard_",
     "glorot_normal_",
     "glorot_uniform_",
     "he_normal_",
     "he_uniform_",
     "init_module",
+    "kaiming_normal_",
+    "kaiming_uniform_",
     "lecun_normal_",
     "lecun_uniform_",
     "variance_scaling_",
     "weight_layout",
+    "xavier_normal_",
+    "xavier_uniform_",
 ]
 
 BiasRule = Literal["zeros", "keep", "torch"]
@@ -103,6 +109,124 @@ he_normal_ = _preset(2.0, "fan_in", "truncated_normal", "he_normal_", "He et al.
 he_uniform_ = _preset(2.0, "fan_in", "uniform", "he_uniform_", "He et al., 2015")
 lecun_normal_ = _preset(1.0, "fan_in", "truncated_normal", "lecun_normal_", "LeCun et al., 1998")
 lecun_uniform_ = _preset(1.0, "fan_in", "uniform", "lecun_uniform_", "LeCun et al., 1998")
+
+
+# -- torch.nn.init's names ------------------------------------------------------------------
+# Same signatures, fans, gains, errors and warnings as torch.nn.init; each is a VarianceScaling
+# (scale = gain**2) on vscale's streams: the bound of kaiming_uniform_, gain * sqrt(3 / fan),
+# is sqrt(3 * scale / fan), and the deviation of the normals, gain / sqrt(fan), is sqrt(scale / fan).
+
+_LINEAR = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
+
+
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
+    """The recommended gain for ``nonlinearity``, as ``torch.nn.init.calculate_gain`` returns it.
+
+    linear and convolutions, sigmoid: 1; tanh: 5/3; relu: sqrt(2); leaky_relu:
+    sqrt(2 / (1 + negative_slope**2)) with ``param`` the slope (default 0.01); selu: 3/4.
+
+    Examples
+    --------
+    >>> import vscale.torch
+    >>> vscale.torch.calculate_gain("leaky_relu", 0.2) == (2 / (1 + 0.2**2)) ** 0.5
+    True
+    """
+    if nonlinearity in _LINEAR or nonlinearity == "sigmoid":
+        return 1
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        if param is None:
+            slope: float = 0.01
+        elif (not isinstance(param, bool) and isinstance(param, int)) or isinstance(param, float):
+            slope = param
+        else:
+            raise ValueError(f"negative_slope {param} not a valid number")
+        return math.sqrt(2.0 / (1 + slope**2))
+    if nonlinearity == "selu":
+        return 3.0 / 4  # SELU's self-normalizing scale (see torch.nn.init.calculate_gain)
+    raise ValueError(f"Unsupported nonlinearity {nonlinearity}")
+
+
+def _torch_fans_checked(tensor: Any) -> None:
+    """torch's refusal of the fans of a tensor with fewer than two dimensions."""
+    if tensor.dim() < 2:
+        raise ValueError("Fan in and fan out can not be computed for tensor with fewer than 2 dimensions")
+
+
+def _torch_mode(mode: str) -> str:
+    mode = mode.lower()
+    valid = ["fan_in", "fan_out"]
+    if mode not in valid:
+        raise ValueError(f"Mode {mode} not supported, please use one of {valid}")
+    return mode
+
+
+def _kaiming_(
+    tensor: Any, a: float, mode: str, nonlinearity: str, generator: Any, prng: Prng, distribution: str
+) -> Any:
+    if 0 in tensor.shape:
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
+        return tensor
+    mode = _torch_mode(mode)
+    _torch_fans_checked(tensor)
+    gain = calculate_gain(nonlinearity, a)
+    return variance_scaling_(tensor, gain**2, mode, distribution, generator=generator, prng=prng)
+
+
+def kaiming_uniform_(
+    tensor: Any,
+    a: float = 0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    generator: Any = None,
+    *,
+    prng: Prng = "native",
+) -> Any:
+    """``torch.nn.init.kaiming_uniform_`` on vscale's streams: U(-b, b), b = gain * sqrt(3 / fan).
+
+    ``a`` is the negative slope of a leaky ReLU (used only with ``nonlinearity="leaky_relu"``);
+    ``mode`` is ``"fan_in"`` or ``"fan_out"``, read in PyTorch's layout.  ``prng`` is as in
+    :class:`vscale.VarianceScaling`.  A tensor with a zero dimension is left as it is, with
+    torch's warning.
+    """
+    return _kaiming_(tensor, a, mode, nonlinearity, generator, prng, "uniform")
+
+
+def kaiming_normal_(
+    tensor: Any,
+    a: float = 0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    generator: Any = None,
+    *,
+    prng: Prng = "native",
+) -> Any:
+    """``torch.nn.init.kaiming_normal_`` on vscale's streams: N(0, std**2), std = gain / sqrt(fan),
+    not truncated (as torch's); arguments as in :func:`kaiming_uniform_`."""
+    return _kaiming_(tensor, a, mode, nonlinearity, generator, prng, "untruncated_normal")
+
+
+def _xavier_(tensor: Any, gain: float, generator: Any, prng: Prng, distribution: str) -> Any:
+    _torch_fans_checked(tensor)
+    # torch refuses a negative gain (its uniform_ and normal_ do) and fills zeros for 0; a
+    # VarianceScaling has a positive scale, so 0 is refused here too.
+    if isinstance(gain, bool) or not isinstance(gain, numbers.Real) or not 0 < gain < math.inf:
+        raise ValueError(f"Argument `gain` must be a positive, finite number; received gain={short_repr(gain)}.")
+    return variance_scaling_(tensor, float(gain) ** 2, "fan_avg", distribution, generator=generator, prng=prng)
+
+
+def xavier_uniform_(tensor: Any, gain: float = 1.0, generator: Any = None, *, prng: Prng = "native") -> Any:
+    """``torch.nn.init.xavier_uniform_`` on vscale's streams: U(-b, b), b = gain * sqrt(6 / (fan_in + fan_out))."""
+    return _xavier_(tensor, gain, generator, prng, "uniform")
+
+
+def xavier_normal_(tensor: Any, gain: float = 1.0, generator: Any = None, *, prng: Prng = "native") -> Any:
+    """``torch.nn.init.xavier_normal_`` on vscale's streams: N(0, std**2),
+    std = gain * sqrt(2 / (fan_in + fan_out)), not truncated (as torch's)."""
+    return _xavier_(tensor, gain, generator, prng, "untruncated_normal")
 
 
 def fill_shard_(
