@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import math
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -129,3 +133,66 @@ def test_case_of_mode_is_a_documented_difference():
     with pytest.raises(ValueError):
         keras.initializers.VarianceScaling(mode="FAN_IN")
     assert vscale.VarianceScaling(mode="FAN_IN").mode == "fan_in"
+
+
+KERAS_ROUND_TRIP = r"""
+import json, sys
+import numpy as np
+import keras, vscale
+
+assert keras.backend.backend() == sys.argv[1]
+facts = {}
+init = vscale.HeNormal(seed=0)
+model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(4, kernel_initializer=init)])
+kernel = keras.ops.convert_to_numpy(model.layers[0].kernel)
+facts["built_is_vscale_call_0"] = bool(np.array_equal(kernel, vscale.HeNormal(seed=0)((8, 4))))
+model.compile("sgd", "mse")
+model.fit(np.ones((16, 8)), np.zeros((16, 4)), epochs=1, verbose=0)
+trained = keras.ops.convert_to_numpy(model.layers[0].kernel)
+facts["fit_moved_the_kernel"] = bool(not np.array_equal(trained, kernel))
+model.save(sys.argv[2] + "/preset.keras")
+loaded = keras.saving.load_model(sys.argv[2] + "/preset.keras")
+facts["preset_loaded_class"] = type(loaded.layers[0].kernel_initializer).__module__.split(".")[0] + "." + type(loaded.layers[0].kernel_initializer).__name__
+facts["preset_loaded_config"] = loaded.layers[0].kernel_initializer.get_config()
+facts["preset_values_kept"] = bool(np.array_equal(keras.ops.convert_to_numpy(loaded.layers[0].kernel), trained))
+
+own = vscale.VarianceScaling(2.0, "fan_in", "uniform", seed=1, prng="threefry")
+model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(4, kernel_initializer=own)])
+model.save(sys.argv[2] + "/own.keras")
+try:
+    keras.saving.load_model(sys.argv[2] + "/own.keras")
+    facts["own_plain_load"] = "loaded"
+except TypeError:
+    facts["own_plain_load"] = "TypeError"
+objects = {cls.__name__: cls for cls in (vscale.VarianceScaling,)}
+loaded = keras.saving.load_model(sys.argv[2] + "/own.keras", custom_objects=objects)
+facts["own_loaded_class"] = type(loaded.layers[0].kernel_initializer).__module__ + "." + type(loaded.layers[0].kernel_initializer).__name__
+facts["own_loaded_config"] = loaded.layers[0].kernel_initializer.get_config()
+print(json.dumps(facts))
+"""
+
+
+@pytest.mark.parametrize("keras_backend", ["torch", "jax"])
+def test_vscale_initializers_inside_keras_on_torch_and_jax(keras_backend, tmp_path):
+    """Build, fit one step, save and load a model whose Dense kernel is a vscale initializer,
+    on Keras' torch and JAX backends (each in its own interpreter: Keras picks its backend once)."""
+    if importlib.util.find_spec(keras_backend) is None:
+        pytest.skip(f"{keras_backend} is not installed")
+    env = {**os.environ, "KERAS_BACKEND": keras_backend}
+    result = subprocess.run(
+        [sys.executable, "-c", KERAS_ROUND_TRIP, keras_backend, str(tmp_path)],
+        capture_output=True, text=True, env=env, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    facts = json.loads(result.stdout.strip().splitlines()[-1])
+    assert facts["built_is_vscale_call_0"] and facts["fit_moved_the_kernel"]
+    # A preset's config has only Keras' keys: Keras loads it as its own class, same config.
+    assert facts["preset_loaded_class"] == "keras.HeNormal"
+    assert {k: v for k, v in facts["preset_loaded_config"].items() if v is not None} == {"seed": 0}
+    assert facts["preset_values_kept"]
+    # vscale-only keys (prng, layout, groups) need vscale's class: custom_objects.
+    assert facts["own_plain_load"] == "TypeError"
+    assert facts["own_loaded_class"] == "vscale.VarianceScaling"
+    assert facts["own_loaded_config"] == {
+        "scale": 2.0, "mode": "fan_in", "distribution": "uniform", "seed": 1, "prng": "threefry",
+    }  # fmt: skip
