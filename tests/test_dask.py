@@ -203,6 +203,12 @@ def test_cupy_blocks_are_the_numpy_values():
         ({"block_xp": np.random}, ValueError, r"`block_xp` must be.*numpy.random"),
         ({"block_xp": "cupy"}, ValueError, r"`block_xp`='cupy' needs prng=\"threefry\""),
         ({"dtype": "int32"}, ValueError, r"floating point or complex type for argument `dtype`"),
+        ({"chunks": 0}, ValueError, r"`chunks` has a block size of 0.*chunks=0"),
+        ({"chunks": (0, 8)}, ValueError, r"`chunks` has a block size of 0.*chunks=\(0, 8\)"),
+        ({"chunks": {0: 0}}, ValueError, r"`chunks` has a block size of 0.*chunks=\{0: 0\}"),
+        ({"chunks": -2}, ValueError, r"`chunks` does not fit.*chunks=-2"),
+        ({"chunks": 2.5}, ValueError, r"`chunks` does not fit.*chunks=2.5"),
+        ({"chunks": ((3, 3, 3), (8,))}, ValueError, r"`chunks` does not fit"),
     ],
     ids=lambda value: str(value)[:40],
 )
@@ -370,3 +376,9 @@ def test_blockwise_generation_on_the_cluster_stays_within_a_few_blocks(client):
 @pytest.mark.slow
 def test_two_gib_blockwise_on_the_cluster_stays_within_a_few_blocks(client):
     _check_blockwise(client, (32768, 16384), (1024, 16384))  # 2 GiB in 32 blocks of 64 MiB
+
+
+def test_minus_one_and_empty_dimensions_are_dasks_chunks():
+    init = vscale.HeNormal(seed=0)
+    assert vscale.dask.array(init, (10, 300), chunks=-1).chunks == ((10,), (300,))
+    assert vscale.dask.array(init, (0, 300), chunks=(0, 100)).chunks == ((0,), (100, 100, 100))

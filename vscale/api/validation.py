@@ -344,7 +344,12 @@ def validate_chunks(da: Any, chunks: Any, dims: tuple[int, ...], dtype: Any) -> 
     """``chunks`` in Dask's normalized form for ``dims``, or a ``ValueError`` that names it."""
     try:
         normalized = da.core.normalize_chunks("auto" if chunks is None else chunks, dims, dtype=np.dtype(dtype))
-    except (ValueError, TypeError, NotImplementedError, ZeroDivisionError) as error:
+    except ZeroDivisionError:
+        raise ValueError(
+            f"Argument `chunks` has a block size of 0 for a dimension of the shape {dims} that is not empty; "
+            f"block sizes must be positive integers (or -1 for the whole dimension); received chunks={short_repr(chunks)}."
+        ) from None
+    except (ValueError, TypeError, NotImplementedError) as error:
         raise ValueError(
             f"Argument `chunks` does not fit the shape {dims}: {error}; received chunks={short_repr(chunks)}."
         ) from None
