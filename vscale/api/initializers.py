@@ -346,14 +346,11 @@ class VarianceScaling:
         generator: Any = None,
         target: Any = None,
         region: Any = None,
-        key: bytes | None = None,
     ) -> Any:
         """New values (into ``target`` if given), fans from ``fan_layout`` (see :meth:`_fan_layout`).
 
         Everything that can be refused is checked before the key is drawn and before
         anything is allocated or written.  ``region`` is a checked :class:`~vscale.core.regions.Box`.
-        ``key``: the call's key, drawn before (a block of a lazy Dask call); the sequence of
-        calls does not advance.
         """
         cache_key = _plan_key(dims, dtype, xp, device, (fan_layout, region), target is None)
         plan = self._plans.get(cache_key) if cache_key is not None else None
@@ -380,9 +377,7 @@ class VarianceScaling:
                 if len(self._plans) >= _PLANS_KEPT:
                     self._plans.clear()
                 self._plans[cache_key] = plan
-        if key is None:
-            key = self._key(plan.backend, generator, plan.device)
-        return generate(plan, key, target)
+        return generate(plan, self._key(plan.backend, generator, plan.device), target)
 
     def _transform(self, dims: tuple[int, ...], fan_layout: tuple[Any, ...], name: str) -> Any:
         params = self._parameters(dims, fan_layout)
