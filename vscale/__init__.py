@@ -64,16 +64,7 @@ __version__ = "0.1.0"
 # holding an initializer) names vscale.HeNormal, so it survives a change of layout.  Pickles
 # made before 0.2 name the modules that defined the classes then; those names stay
 # importable, as the modules that define the classes now.
-for _public in (
-    Parameters,
-    VarianceScaling,
-    GlorotNormal,
-    GlorotUniform,
-    HeNormal,
-    HeUniform,
-    LecunNormal,
-    LecunUniform,
-):
+for _public in (Parameters, VarianceScaling, *api.family.PRESETS):
     _public.__module__ = __name__
 sys.modules.setdefault(f"{__name__}.initializers", api.initializers)
 sys.modules.setdefault(f"{__name__}.family", api.family)

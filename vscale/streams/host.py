@@ -22,10 +22,10 @@ def stream(backend: Backend, key: bytes, device: Any, working: Any, total: int) 
     unless that is NumPy's (torch CPU's working dtype is a NumPy dtype: it draws into NumPy views)."""
     if isinstance(working, np.dtype):
         return PCG64Stream(key, working)
-    return MovedStream(PCG64Stream(key, np.dtype(working_name(working))), backend.xp, working, device)
+    return MovedStream(PCG64Stream(key, np.dtype(real_name_of(working))), backend.xp, working, device)
 
 
-def working_name(dtype: Any) -> str:
+def real_name_of(dtype: Any) -> str:
     """The real dtype name of a namespace's float32 or float64 dtype object."""
     return "float64" if "64" in str(dtype) else "float32"
 
