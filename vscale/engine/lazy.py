@@ -7,7 +7,8 @@ block is then a task that plans and generates its own global region of that call
 plain data (the transform, the key, the global shape, the dtype's name) on the worker
 that runs it; nothing of the whole array exists anywhere, and no task needs the
 initializer.
-The region guarantee (``init(shape, region=r)`` is ``init(shape)[r]`` of the same call)
+
+The region guarantee (``init.sample(shape, region=r)`` is ``init(shape)[r]`` of the same call)
 makes the blocks fit: with ``prng="threefry"``, or native streams on NumPy blocks (PCG64
 seeks), the computed array is bit for bit the NumPy call's, for any chunking.
 
