@@ -12,6 +12,7 @@ one process without torch.distributed.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -92,12 +93,40 @@ class Net(torch.nn.Module):
 NET_INPUT = [[1, 7, 3, 9, 0], [7, 7, 2, 5, 8]]
 
 
-def fsdp_initializers() -> dict[str, tuple[Any, Any]]:
-    """The init_module runs of the FSDP2 cases: (initializer, bias rule)."""
-    return {
-        "fsdp_threefry": (vscale.HeNormal(seed=5, prng="threefry"), "torch"),
-        "fsdp_native": (vscale.GlorotUniform(seed=6), "zeros"),
+#: torch.nn.init's distributions with their own parameters, unseeded (after torch.manual_seed),
+#: on DTensors sharded by rows (native streams) or columns (portable).
+DISTRIBUTION_HELPERS: dict[str, tuple[tuple[int, ...], Any]] = {
+    "helper_trunc_normal": ((9, 4), lambda t: vscale.torch.trunc_normal_(t, 0.5, 2.0, -1.0, 6.0)),
+    "helper_normal_threefry": ((6, 7), lambda t: vscale.torch.normal_(t, 1.0, 0.1, prng="threefry")),
+    "helper_uniform": ((7, 3), lambda t: vscale.torch.uniform_(t, -3.0, -1.0)),
+    "helper_trunc_normal_tail_threefry": (
+        (4, 9),
+        lambda t: vscale.torch.trunc_normal_(t, a=8.0, b=9.0, prng="threefry"),
+    ),
+}
+
+
+def fsdp_initializers() -> dict[str, tuple[Any, Any, Any]]:
+    """The init_module runs of the FSDP2 cases: (initializer, bias rule, rules).  The rules'
+    callables draw from torch's default generator, seeded alike before each run."""
+    rules = {
+        "fc2.*": functools.partial(vscale.torch.normal_, std=0.05, prng="threefry"),
+        torch.nn.Embedding: functools.partial(vscale.torch.trunc_normal_, std=0.5, a=0.0, b=2.0),
+        torch.nn.Conv1d: vscale.LecunUniform(seed=8, prng="threefry"),
     }
+    return {
+        "fsdp_threefry": (vscale.HeNormal(seed=5, prng="threefry"), "torch", None),
+        "fsdp_native": (vscale.GlorotUniform(seed=6), "zeros", None),
+        "fsdp_rules": (vscale.HeNormal(seed=7, prng="threefry"), "torch", rules),
+    }
+
+
+#: The weights each FSDP2 case names as filled (rules list what they fill, biases included).
+FSDP_NAMES = {
+    "fsdp_threefry": ["embedding.weight", "conv.weight", "fc1.weight", "fc2.weight"],
+    "fsdp_native": ["embedding.weight", "conv.weight", "fc1.weight", "fc2.weight"],
+    "fsdp_rules": None,  # read from the single-process run (references)
+}
 
 
 def references() -> dict[str, np.ndarray]:
@@ -119,9 +148,12 @@ def references() -> dict[str, np.ndarray]:
         else:
             vscale.torch.glorot_normal_(tensor, prng="threefry")
         out[name] = tensor.numpy()
-    for name, (init, bias) in fsdp_initializers().items():
+    for name, (shape, fill) in DISTRIBUTION_HELPERS.items():
+        out[name] = fill(torch.empty(shape)).numpy()
+    for name, (init, bias, rules) in fsdp_initializers().items():
         net = Net()
-        vscale.torch.init_module(net, init, bias=bias)
+        torch.manual_seed(TORCH_SEED)
+        out[f"{name}/names"] = np.array(vscale.torch.init_module(net, init, rules=rules, bias=bias))
         with torch.no_grad():
             out[f"{name}/output"] = net(torch.tensor(NET_INPUT)).numpy()
         for param_name, param in net.named_parameters():
@@ -196,6 +228,13 @@ def run(outdir: str) -> None:
         full = value.full_tensor().numpy()
         if rank == 0:
             gathered[key] = full
+    for key, (shape, fill) in DISTRIBUTION_HELPERS.items():  # the same calls, in the same order
+        placements = _placements(("S1",) if key.endswith("threefry") else ("S0",))
+        value = dt.empty(shape, device_mesh=meshes[(world,)], placements=placements)
+        assert fill(value) is value
+        full = value.full_tensor().numpy()
+        if rank == 0:
+            gathered[key] = full
 
     # Manual sharding: torch.chunk's rows and columns, with offsets and with a region.
     for key, dim in (("manual_rows", 0), ("manual_cols", 1)):
@@ -259,18 +298,19 @@ def run(outdir: str) -> None:
     # FSDP2: a model built on the meta device, sharded, materialized, then initialized.
     from torch.distributed.fsdp import fully_shard
 
-    for name, (init, bias) in fsdp_initializers().items():
+    for name, (init, bias, rules) in fsdp_initializers().items():
         with torch.device("meta"):
             model = Net()
         for layer in (model.embedding, model.conv, model.fc1, model.fc2):
             fully_shard(layer, mesh=meshes[(world,)])
         fully_shard(model, mesh=meshes[(world,)])
         try:
-            vscale.torch.init_module(model, init, bias=bias)
+            vscale.torch.init_module(model, init, rules=rules, bias=bias)
         except ValueError as error:
             errors[f"{name}_meta"] = str(error)
         model.to_empty(device="cpu")
-        names = vscale.torch.init_module(model, init, bias=bias)
+        torch.manual_seed(TORCH_SEED)
+        names = vscale.torch.init_module(model, init, rules=rules, bias=bias)
         if rank == 0:
             gathered[f"{name}/names"] = np.array(names)
         param: Any

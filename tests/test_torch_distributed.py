@@ -174,7 +174,7 @@ def test_a_shard_filled_as_a_whole_tensor_repeats_the_first_shard(world, launche
 @pytest.mark.parametrize("world", WORLDS)
 def test_helpers_on_dtensors_follow_torch_manual_seed(world, launched, reference):
     run = launched(world)
-    for name in ("helper_he_uniform", "helper_glorot_normal_threefry"):
+    for name in ("helper_he_uniform", "helper_glorot_normal_threefry", *workers.DISTRIBUTION_HELPERS):
         assert np.array_equal(run.gathered[name], reference[name]), name
 
 
@@ -207,18 +207,23 @@ def test_refusals_name_the_placement_and_write_nothing(world, launched):
         assert "pass neither `shape`" in errors["dtensor_with_shape"]
         assert "'1.weight'" in errors["init_module_partial"] and "Nothing was written" in errors["init_module_partial"]
         assert np.all(run.ranks[rank]["init_module_partial_untouched"] == 2.0)
-        for name in ("fsdp_threefry", "fsdp_native"):
+        for name in workers.FSDP_NAMES:
             assert "'meta' device" in errors[f"{name}_meta"] and "Nothing was written" in errors[f"{name}_meta"]
 
 
-@pytest.mark.parametrize("name", ["fsdp_threefry", "fsdp_native"])
+@pytest.mark.parametrize("name", list(workers.FSDP_NAMES))
 @pytest.mark.parametrize("world", WORLDS)
 def test_fsdp2_meta_device_recipe_gives_the_single_process_model(world, name, launched, reference):
     """meta device -> fully_shard -> to_empty -> init_module: every gathered parameter, and
     the forward pass (which all-gathers FSDP2's own storage), equal the unsharded model's."""
     run = launched(world)
-    assert list(run.gathered[f"{name}/names"]) == ["embedding.weight", "conv.weight", "fc1.weight", "fc2.weight"]
-    params = [key.split("/", 1)[1] for key in reference if key.startswith(f"{name}/") and not key.endswith("output")]
+    names = workers.FSDP_NAMES[name] or list(reference[f"{name}/names"])
+    assert list(run.gathered[f"{name}/names"]) == names == list(reference[f"{name}/names"])
+    params = [
+        key.split("/", 1)[1]
+        for key in reference
+        if key.startswith(f"{name}/") and key.rsplit("/", 1)[1] not in ("output", "names")
+    ]
     assert len(params) == 7
     for param in params:
         assert np.array_equal(run.gathered[f"{name}/{param}"], reference[f"{name}/{param}"]), param

@@ -131,7 +131,8 @@ def test_xavier_refuses_a_gain_that_is_not_positive(gain):
     assert bool((tensor == 0).all())
 
 
-@pytest.mark.parametrize("name", ["kaiming_uniform_", "kaiming_normal_", "xavier_uniform_", "xavier_normal_"])
+@pytest.mark.parametrize("name", ["kaiming_uniform_", "kaiming_normal_", "xavier_uniform_", "xavier_normal_",
+                                  "normal_", "uniform_", "trunc_normal_"])  # fmt: skip
 def test_generator_and_manual_seed_govern_the_values(name):
     fill = getattr(vt, name)
     first = fill(torch.empty(20, 10), generator=torch.Generator().manual_seed(3))
@@ -154,3 +155,102 @@ def test_parameters_stay_leaves_without_history():
     assert layer.weight.is_leaf and layer.weight.grad_fn is None
     bound = torch.nn.init.calculate_gain("leaky_relu", math.sqrt(5)) * math.sqrt(3 / 30)
     assert float(layer.weight.detach().abs().max()) <= bound
+
+
+# -- normal_ and uniform_ ----------------------------------------------------------------------
+
+SHIFTED = [("normal_", {"mean": 3.0, "std": 0.5}), ("normal_", {"mean": -1e-3, "std": 2e-2}),
+           ("uniform_", {"a": -0.1, "b": 0.1}), ("uniform_", {"a": 2.0, "b": 7.5})]  # fmt: skip
+
+
+def _oracle(name, kwargs):
+    if name == "normal_":
+        return stats.norm(kwargs["mean"], kwargs["std"])
+    return stats.uniform(kwargs["a"], kwargs["b"] - kwargs["a"])
+
+
+@pytest.mark.parametrize("prng", ["native", "threefry"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize(("name", "kwargs"), SHIFTED, ids=str)
+def test_normal_and_uniform_have_torchs_distribution(name, kwargs, dtype, prng):
+    tensor = torch.empty(300, 100, dtype=getattr(torch, dtype))
+    ours = getattr(vt, name)(tensor, **kwargs, prng=prng).flatten().double().numpy()
+    theirs = getattr(torch.nn.init, name)(torch.empty(300, 100), **kwargs).flatten().double().numpy()
+    assert stats.kstest(ours, _oracle(name, kwargs).cdf).pvalue > 0.0001
+    assert stats.ks_2samp(ours, theirs).pvalue > 0.0001
+    if name == "uniform_":
+        assert kwargs["a"] <= ours.min() and ours.max() <= kwargs["b"]
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize(("name", "kwargs"), SHIFTED, ids=str)
+def test_half_precision_values_are_rounded_once_from_float32(name, kwargs, dtype):
+    """float16/bfloat16 get the float32 values (the same draws) rounded once, kept in [a, b]."""
+    half = getattr(vt, name)(
+        torch.empty(4000, dtype=getattr(torch, dtype)), **kwargs, generator=torch.Generator().manual_seed(2)
+    )
+    full = getattr(vt, name)(torch.empty(4000), **kwargs, generator=torch.Generator().manual_seed(2))
+    rounded = full.to(half.dtype)
+    if name == "uniform_":
+        a, b = kwargs["a"], kwargs["b"]
+        assert bool((half.double() >= a).all() and (half.double() <= b).all())
+        inside = (rounded.double() >= a) & (rounded.double() <= b)
+        assert torch.equal(half[inside], rounded[inside])
+    else:
+        assert torch.equal(half, rounded)
+
+
+def test_complex_tensors_get_independent_parts_as_torchs():
+    normal = vt.normal_(torch.empty(100000, dtype=torch.complex128), mean=3.0, std=2.0)
+    uniform = vt.uniform_(torch.empty(100000, dtype=torch.complex64), a=-1.0, b=2.0)
+    for part in (normal.real, normal.imag):
+        assert stats.kstest(part.numpy(), stats.norm(3.0, 2.0 / math.sqrt(2)).cdf).pvalue > 0.0001
+    for part in (uniform.real, uniform.imag):
+        assert stats.kstest(part.double().numpy(), stats.uniform(-1.0, 3.0).cdf).pvalue > 0.0001
+    assert abs(np.corrcoef(normal.real.numpy(), normal.imag.numpy())[0, 1]) < 5 / math.sqrt(100000)
+
+
+def test_degenerate_parameters_give_the_point_as_torch_does():
+    assert torch.equal(vt.normal_(torch.empty(5), mean=1.5, std=0.0), torch.full((5,), 1.5))
+    assert torch.equal(vt.uniform_(torch.empty(5), a=-2.0, b=-2.0), torch.full((5,), -2.0))
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs", "match"),
+    [
+        ("normal_", {"std": -1.0}, r"`std` must be >= 0.*std=-1\.0"),
+        ("normal_", {"mean": math.nan}, r"`mean` must be a real number"),
+        ("normal_", {"std": math.inf}, r"`std` must be finite"),
+        ("normal_", {"std": 1e5}, r"beyond the float16 range"),
+        ("uniform_", {"a": 2.0, "b": 1.0}, r"a <= b.*a=2\.0, b=1\.0"),
+        ("uniform_", {"b": math.inf}, r"`b` must be finite"),
+        ("uniform_", {"a": 0.0, "b": 1e6}, r"beyond the float16 range"),
+        ("uniform_", {"a": 0.1, "b": 0.1}, r"leave no float16 value"),
+        ("uniform_", {"a": True}, r"`a` must be a real number"),
+    ],
+)
+def test_bad_parameters_are_refused_before_anything_is_drawn(name, kwargs, match):
+    tensor = torch.full((20,), 7.0, dtype=torch.float16)
+    generator = torch.Generator().manual_seed(0)
+    state = generator.get_state()
+    with pytest.raises(ValueError, match=match):
+        getattr(vt, name)(tensor, **kwargs, generator=generator)
+    assert bool((tensor == 7.0).all()) and torch.equal(generator.get_state(), state)
+
+
+@pytest.mark.parametrize("name", ["normal_", "uniform_", "trunc_normal_", "kaiming_uniform_", "kaiming_normal_",
+                                  "xavier_uniform_", "xavier_normal_"])  # fmt: skip
+def test_meta_tensors_are_left_as_they_are_as_torch_does(name):
+    """HF's and torch's deferred initialization call these on meta tensors: a no-op there."""
+    meta = torch.empty(8, 4, device="meta")
+    assert getattr(vt, name)(meta) is meta
+    assert getattr(torch.nn.init, name)(meta) is meta
+
+
+@pytest.mark.parametrize("name", ["normal_", "uniform_"])
+def test_views_get_the_values_of_their_positions(name):
+    whole = getattr(vt, name)(torch.empty(30, 20), generator=torch.Generator().manual_seed(5))
+    base = torch.zeros(20, 60, dtype=torch.float16)
+    view = base.t()[::2]
+    getattr(vt, name)(view, generator=torch.Generator().manual_seed(5))
+    assert torch.equal(view, whole.to(torch.float16)) and bool((base.t()[1::2] == 0).all())
