@@ -134,11 +134,44 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         if unknown:
             raise pytest.UsageError(f"@pytest.mark.backends names unknown backends {sorted(unknown)}")
         cases = {name: case for name, case in cases.items() if name in only.args}
+    # Tests that fill arrays in place (the ``fillable`` fixture of tests/test_fill.py) are not
+    # generated for JAX, whose arrays are immutable; one test there checks the refusal.
+    if "fillable" in metafunc.fixturenames:
+        cases = {name: case for name, case in cases.items() if isinstance(case, str) or case.mutable}
     params = []
     for name, case in cases.items():
         marks = [pytest.mark.skip(reason=case)] if isinstance(case, str) else []
         params.append(pytest.param(case, id=name, marks=marks))
     metafunc.parametrize("backend", params)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test's parameter sets on a backend that cannot run here collapse to one skipped
+    item: the skip is reported once per test and backend, not once per dtype and shape."""
+    kept: set[tuple[str, str]] = set()
+    deselected = []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        case = callspec.params.get("backend") if callspec is not None else None
+        if not isinstance(case, str):  # a usable backend (a BackendCase), or no backend parameter
+            continue
+        key = (item.nodeid.split("[")[0], _backend_id(callspec))
+        if key in kept:
+            deselected.append(item)
+        else:
+            kept.add(key)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        chosen = set(map(id, deselected))
+        items[:] = [item for item in items if id(item) not in chosen]
+
+
+def _backend_id(callspec: Any) -> str:
+    """The id of the backend parameter of a parametrized item (``torch:cuda``, ``cupy``)."""
+    for part in callspec.id.split("-"):
+        if part in ALL_BACKENDS:
+            return part
+    return callspec.id
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
