@@ -3,7 +3,7 @@
     python docs/make_figures.py
 
 * ``performance.png``: from ``docs/_static/performance-report.json`` (the benchmark
-  report; refresh it with ``vscale bench --out DIR`` and copy ``DIR/report.json``).
+  report; refresh it with ``python -m benchmarks --out DIR`` and copy ``DIR/report.json``).
 * ``he_normal_bfloat16.png``: ``vscale show he_normal`` in bfloat16 on torch, or in
   float16 on NumPy where torch is missing.
 """

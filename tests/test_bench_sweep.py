@@ -1,4 +1,4 @@
-"""The size sweep of the benchmark harness (``vscale bench --sweep``): the harness's own correctness.
+"""The size sweep of the benchmark harness (``python -m benchmarks --sweep``): the harness's own correctness.
 
 Tiny settings only (NumPy, a couple of sizes, two rounds): these tests check the report's
 structure, the arithmetic of ratios and targets, the interleaving and the output files,

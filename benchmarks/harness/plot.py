@@ -2,7 +2,7 @@
 
 Usage: ``python -m benchmarks.harness.plot [report.json] [out.png]`` (defaults:
 ``benchmarks/results/report.json`` and ``docs/_static/performance.png``).  A size sweep's
-JSON (``vscale bench --sweep --out sweep.json``) is plotted with :func:`plot_sweep`.
+JSON (``python -m benchmarks --sweep --out sweep.json``) is plotted with :func:`plot_sweep`.
 """
 
 from __future__ import annotations

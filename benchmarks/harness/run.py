@@ -2,7 +2,7 @@
 
 Usage (from the repository root)::
 
-    vscale bench                              # or python -m benchmarks; everything installed, 1e4..1e8
+    python -m benchmarks                      # everything installed, 1e4..1e8
     python -m benchmarks --quick              # < 2 minutes: sizes 1e4..1e6, 3 repeats
     python -m benchmarks --backends numpy --peers numpy,jax --sizes 1e6,1e7
     python -m benchmarks --sweep              # 10 .. 4096² values against each framework's own sampler
@@ -52,13 +52,15 @@ COLUMNS = 1000
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="vscale bench", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="sizes 1e4..1e6, 3 repeats (< 2 minutes)")
     parser.add_argument("--sizes", help="comma-separated value counts, e.g. 1e4,1e6 (default 1e4..1e8)")
     parser.add_argument("--backends", help=f"comma-separated, from {','.join(ALL_BACKENDS)} (default: all usable)")
     parser.add_argument("--peers", help=f"comma-separated, from {','.join(ALL_PEERS)} (default: all installed)")
     parser.add_argument("--distributions", help=f"comma-separated, from {','.join(DISTRIBUTIONS)}")
-    parser.add_argument("--repeats", type=int, default=None, help="timed calls per case and size (default 7)")
+    parser.add_argument(
+        "--repeats", type=_repeats, default=None, help="timed calls per case and size, >= 1 (default 7)"
+    )
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurements")
     parser.add_argument("--memory-sizes", help="sizes at which to measure memory (default: every size >= 1e6)")
     parser.add_argument(
@@ -130,9 +132,19 @@ def _sizes(value: str | None, default: tuple[int, ...]) -> list[int]:
     return sizes
 
 
+def _repeats(text: str) -> int:
+    try:
+        repeats = int(text)
+    except ValueError:
+        repeats = 0
+    if repeats < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1; received {text!r}")
+    return repeats
+
+
 def _usage(message: str) -> NoReturn:
     """A bad option: one line on stderr and exit status 2, like argparse's own errors."""
-    print(f"vscale bench: error: {message}", file=sys.stderr)
+    print(f"python -m benchmarks: error: {message}", file=sys.stderr)
     raise SystemExit(2)
 
 

@@ -1,6 +1,6 @@
 """Size sweep: vscale against each framework's own sampler, float32, from 10 values to 4096².
 
-``vscale bench --sweep`` (or ``python -m benchmarks --sweep``) times, for each backend and
+``python -m benchmarks --sweep`` times, for each backend and
 distribution, vscale against the sampler its framework ships, in the same process:
 
 =========  ====================  ===================================================
@@ -540,7 +540,7 @@ def json_path(out: str) -> Path:
 
 
 def main_sweep(args: Any) -> int:
-    """``vscale bench --sweep`` with the harness's parsed arguments ``args``; return 0."""
+    """``python -m benchmarks --sweep`` with the harness's parsed arguments ``args``; return 0."""
     from .run import _csv, _sizes
 
     if args.peers:

@@ -5,7 +5,8 @@ the support, draws the tensor on the chosen backend and device, and prints its s
 and a histogram against the exact density; ``vscale bench`` times vscale against the
 frameworks' own functions here (the full harness is the repository's ``benchmarks/``);
 ``vscale info`` says which compiled kernels run here.
-Bad arguments print one line and exit with status 2.
+Bad input of any kind gets one usage line and one ``vscale: error: ...`` line and exit
+status 2 (:mod:`vscale.cli.errors`).
 """
 
 from __future__ import annotations
@@ -18,46 +19,53 @@ import math
 import os
 import platform
 import sys
-from collections.abc import Sequence
-from typing import Any, NoReturn
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 import vscale
 
+from ..api.config import FLOAT_NAMES
+from ..api.registry import INITIALIZER_NAMES
+from ..api.validation import DISTRIBUTION_ALIASES, LAYOUTS, MODES, PRNGS
+from ..backends import BACKEND_NAMES
 from ..backends.compat import device
 from ..core.complex import make_complex_transform
+from ..core.precision import COMPLEX_PARTS
+from ..core.transforms import DISTRIBUTIONS
 from ..engine.plan import thread_count
 from ..kernels.host import status as kernel_status
 from . import bench as _bench
 from . import describe as _describe
+from .errors import Parser, UsageError, clip, did_you_mean, integer, one_line, report
 
-EXIT_USAGE = 2
-
-
-class UsageError(Exception):
-    """An argument the command cannot use; reported on one line, exit status 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+SHOW_BACKENDS = (*BACKEND_NAMES, "dask")
+DTYPES = (*FLOAT_NAMES, *COMPLEX_PARTS)
+#: More values than ``show``'s statistics should hold in memory (float64 copies, a sort for
+#: the KS statistic): 2**27 values is 1 GiB as float64.
+MAX_SHOW_VALUES = 2**27
+#: More bins than a terminal or a figure can show, and each costs memory.
+MAX_BINS = 10_000
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = Parser(
         prog="vscale",
-        description="Keras' VarianceScaling family on NumPy, PyTorch, CuPy and array-API namespaces.",
+        usage="%(prog)s [-h] [--version] {show,bench,info} ...",
+        description="Keras' VarianceScaling family on NumPy, PyTorch, CuPy, JAX and array-API namespaces.",
         epilog="Examples: vscale show he_normal --shape 3 3 64 128; "
         "vscale show 'VarianceScaling(scale=0.5, distribution=\"uniform\")' --shape 256 256 --backend torch; "
-        "vscale bench",
+        "vscale bench. Bad input: one usage line, 'vscale: error: ...' and exit status 2.",
     )
     parser.add_argument("--version", action="version", version=f"vscale {_version()}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser,
+                                     help="show, bench or info (vscale COMMAND --help for each)")  # fmt: skip
     commands.required = True
 
     show = commands.add_parser(
         "show",
+        usage="vscale show IDENTIFIER --shape N [N ...] [--backend NAME] [--dtype NAME] [--seed N] [options]",
         help="describe an initializer for a shape, draw it, and print statistics and a histogram",
         description="Print the fans, n, standard deviation and support of an initializer for a shape, "
         "then draw the tensor and print its statistics against the exact distribution and a "
@@ -66,47 +74,53 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument(
         "identifier",
         metavar="IDENTIFIER",
-        help="a preset name (he_normal, GlorotUniform, ...), a spec like "
+        help=f"a preset name ({', '.join(INITIALIZER_NAMES[1::2])}, or in CamelCase), a spec like "
         "'VarianceScaling(scale=2.0, mode=\"fan_out\")', or a JSON config "
         '(\'{"class_name": "HeNormal", "config": {"seed": 1}}\' or \'{"scale": 2.0}\')',
     )
-    show.add_argument(
-        "--shape", type=int, nargs="+", required=True, metavar="N", help="the weight shape, e.g. 3 3 64 128"
-    )
-    show.add_argument("--backend", default="numpy", choices=("numpy", "torch", "cupy", "array_api_strict"),
-                      help="array library to draw with (default: numpy)")  # fmt: skip
-    show.add_argument(
-        "--device", default=None, help="device of the backend, e.g. cpu, cuda, cuda:1 (default: the backend's)"
-    )
-    show.add_argument("--dtype", default=None, help="float16, bfloat16, float32 or float64 (default: vscale.floatx())")
-    show.add_argument(
-        "--seed", type=int, default=None, help="seed for the draw (default: the identifier's, else fresh entropy)"
-    )
-    show.add_argument("--layout", default=None, help="weight layout: keras, torch or torch_transposed")
-    show.add_argument("--groups", type=int, default=None, help="convolution groups, with a torch layout")
-    show.add_argument("--bins", type=int, default=24, help="histogram bins (default: 24)")
+    show.add_argument("--shape", type=integer(0, MAX_SHOW_VALUES), nargs="+", required=True, metavar="N",
+                      help=f"the weight shape, e.g. 3 3 64 128: dimensions from 0, "
+                      f"at most {MAX_SHOW_VALUES:,} values in all")  # fmt: skip
+    show.add_argument("--backend", default="numpy", choices=SHOW_BACKENDS, metavar="NAME",
+                      help="array library to draw with: %(choices)s (default: %(default)s); "
+                      "cupy needs a GPU")  # fmt: skip
+    show.add_argument("--device", default=None,
+                      help="device of the backend, e.g. cpu, cuda, cuda:1 (default: the backend's)")  # fmt: skip
+    show.add_argument("--dtype", default=None, choices=DTYPES, metavar="NAME",
+                      help="%(choices)s (default: vscale.floatx(), float32 unless set); "
+                      "complex dtypes report the modulus |w|")  # fmt: skip
+    show.add_argument("--seed", type=integer(0), default=None, metavar="N",
+                      help="seed for the draw, a whole number >= 0 (default: the identifier's, else fresh entropy)")  # fmt: skip
+    show.add_argument("--layout", default=None, choices=LAYOUTS, metavar="NAME",
+                      help="weight layout for the fans: %(choices)s (default: the identifier's, else keras)")  # fmt: skip
+    show.add_argument("--groups", type=integer(1), default=None, metavar="N",
+                      help="convolution groups, with a torch layout: a whole number >= 1 (default: 1)")  # fmt: skip
+    show.add_argument("--bins", type=integer(2, MAX_BINS), default=24, metavar="N",
+                      help=f"histogram bins, 2 to {MAX_BINS:,} (default: %(default)s)")  # fmt: skip
     show.add_argument(
         "--plot", metavar="FILE.png", default=None, help="also write a Matplotlib figure (needs matplotlib)"
     )
     show.add_argument("--json", action="store_true", help="print the facts as JSON instead of text")
-    show.set_defaults(run=run_show)
+    show.set_defaults(run=run_show, parser=show)
 
     bench = commands.add_parser(
         "bench",
-        help="a quick check: vscale against NumPy's and torch's own functions on this machine",
-        description=_bench.__doc__.strip().splitlines()[0] if _bench.__doc__ else None,
+        usage=_bench.USAGE,
+        help="a quick check: vscale against NumPy's, torch's and JAX's own functions on this machine",
+        description=_bench.DESCRIPTION,
     )
     _bench.add_arguments(bench)
-    bench.set_defaults(run=_bench.run)
+    bench.set_defaults(run=_bench.run, parser=bench)
 
     info = commands.add_parser(
         "info",
+        usage="vscale info [--json]",
         help="print the version, the compiled kernels in use and the installed frameworks",
         description="Print vscale's version, whether its compiled CPU kernels are installed and enabled "
         "(and which instruction set they run with), the thread count, and the installed frameworks.",
     )
     info.add_argument("--json", action="store_true", help="print the facts as JSON")
-    info.set_defaults(run=run_info)
+    info.set_defaults(run=run_info, parser=info)
     return parser
 
 
@@ -164,39 +178,68 @@ def resolve_identifier(text: str) -> Any:
         except json.JSONDecodeError as error:
             raise UsageError(f"IDENTIFIER looks like JSON but does not parse: {error}") from None
         if isinstance(config, dict) and "class_name" not in config:
-            return vscale.VarianceScaling.from_config(config)
-        return vscale.get(config)
+            return _suggesting(lambda: vscale.VarianceScaling.from_config(config), None, config)
+        inner = config.get("config") if isinstance(config, dict) else None
+        name = config.get("class_name") if isinstance(config, dict) else None
+        return _suggesting(lambda: vscale.get(config), name, inner if isinstance(inner, dict) else {})
     if "(" in text:
         return _from_spec(text)
-    return vscale.get(text)
+    return _suggesting(lambda: vscale.get(text), text, {})
 
 
 def _from_spec(text: str) -> Any:
     try:
         node = ast.parse(text, mode="eval").body
     except SyntaxError:
-        raise UsageError(f"IDENTIFIER {text!r} is not a Name(key=value, ...) spec") from None
+        raise UsageError(f"IDENTIFIER {clip(text)} is not a Name(key=value, ...) spec") from None
     if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
-        raise UsageError(f"IDENTIFIER {text!r} is not a Name(key=value, ...) spec")
+        raise UsageError(f"IDENTIFIER {clip(text)} is not a Name(key=value, ...) spec")
     names = [kw.arg for kw in node.keywords]
     if None in names:
-        raise UsageError(f"IDENTIFIER {_clip(text)}: write the arguments out (key=value); ** is not supported")
+        raise UsageError(f"IDENTIFIER {clip(text)}: write the arguments out (key=value); ** is not supported")
     repeated = sorted({n for n in names if names.count(n) > 1 and n is not None})
     if repeated:
-        raise UsageError(f"IDENTIFIER {_clip(text)} gives {repeated} more than once")
+        raise UsageError(f"IDENTIFIER {clip(text)} gives {repeated} more than once")
     try:
         args = [ast.literal_eval(arg) for arg in node.args]
         kwargs = {kw.arg: ast.literal_eval(kw.value) for kw in node.keywords if kw.arg is not None}
     except ValueError:
-        raise UsageError(f"IDENTIFIER {_clip(text)}: arguments must be literals (numbers, strings, None)") from None
-    template = vscale.get(node.func.id)
+        raise UsageError(f"IDENTIFIER {clip(text)}: arguments must be literals (numbers, strings, None)") from None
+    name = node.func.id
+    return _suggesting(lambda: _preset(name)(*args, **kwargs), name, kwargs)
+
+
+def _preset(name: str) -> type[vscale.VarianceScaling]:
+    """The initializer class called ``name`` (``vscale.get``'s rules)."""
+    template = vscale.get(name)
     assert template is not None  # get() returns None only for None
-    return type(template)(*args, **kwargs)
+    return type(template)
 
 
-def _clip(text: str, limit: int = 80) -> str:
-    """``repr(text)``, shortened for one-line messages."""
-    return repr(text) if len(text) <= limit else repr(text[: limit - 3] + "...")
+#: An initializer's string arguments and their allowed values, for 'did you mean'.
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "mode": MODES,
+    "distribution": (*DISTRIBUTIONS, *DISTRIBUTION_ALIASES),
+    "prng": PRNGS,
+    "layout": LAYOUTS,
+}
+
+
+def _suggesting(make: Callable[[], Any], name: Any, arguments: dict[str, Any]) -> Any:
+    """``make()``; when the library refuses the initializer ``name`` or one of its string
+    ``arguments`` with a ``ValueError``, the same message with the closest allowed spelling."""
+    try:
+        return make()
+    except ValueError as error:
+        message = one_line(error)
+        if isinstance(name, str) and message.startswith("Unknown initializer"):
+            raise UsageError(f"IDENTIFIER: unknown initializer {clip(name)}{did_you_mean(name, INITIALIZER_NAMES)} "
+                             f"(known: {', '.join(INITIALIZER_NAMES[1::2])}, or in CamelCase)") from None  # fmt: skip
+        for key, value in arguments.items():
+            hint = did_you_mean(value, _CHOICES[key]) if key in _CHOICES and isinstance(value, str) else ""
+            if hint and f"`{key}`" in message:
+                raise UsageError(message.rstrip(".") + hint) from None
+        raise
 
 
 def _with_overrides(init: Any, args: argparse.Namespace) -> Any:
@@ -257,7 +300,10 @@ def _to_numpy(values: Any) -> Any:
         return values.get()
     if type(values).__module__.startswith("array_api_strict"):
         return np.from_dlpack(values)
-    return np.asarray(values)
+    host = np.asarray(values)
+    # JAX's bfloat16 arrives as ml_dtypes' type, which NumPy's statistics do not take;
+    # float32 holds every bfloat16 value exactly.
+    return host.astype(np.float32) if host.dtype.name == "bfloat16" else host
 
 
 def _device_of(values: Any) -> Any:
@@ -351,13 +397,10 @@ def write_plot(facts: dict[str, Any], path: str) -> None:
     plt.close(fig)
 
 
-#: More bins than a terminal or a figure can show, and each costs memory.
-MAX_BINS = 10_000
-
-
 def run_show(args: argparse.Namespace) -> int:
-    if not 2 <= args.bins <= MAX_BINS:
-        raise UsageError(f"--bins must be between 2 and {MAX_BINS}; received {args.bins}")
+    count = math.prod(args.shape)
+    if count > MAX_SHOW_VALUES:
+        raise UsageError(f"argument --shape: at most {MAX_SHOW_VALUES:,} values in all; received {count:,}")
     if args.plot:
         folder = os.path.dirname(os.path.abspath(args.plot))
         if not os.path.isdir(folder):
@@ -389,21 +432,23 @@ def _jsonable(value: Any) -> Any:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    usage_of = parser  # the usage line that goes with an error: the command's, once known
     try:
+        args = parser.parse_args(argv)
+        usage_of = args.parser
         return int(args.run(args))
     except BrokenPipeError:
         # The reader (``| head``) went away: not an error of ours; silence the final flush.
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115
         return 0
-    except (UsageError, ValueError, TypeError, KeyError, OSError, MemoryError, RecursionError) as error:
-        # Bad input of any kind gets one line and status 2, never a traceback: a spec or
-        # config too deep for the parser (RecursionError), too large (MemoryError), a file
-        # that cannot be written (OSError).
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        message = message if len(message) <= 300 else message[:297] + "..."
-        print(f"vscale {args.command}: error: {message}", file=sys.stderr)
-        return EXIT_USAGE
+    except UsageError as error:
+        return report(error.parser or usage_of, one_line(error))
+    except (ValueError, TypeError, KeyError, OSError, MemoryError, RecursionError) as error:
+        # The library's refusals (an identifier, a shape, a dtype, a device, a seed) and bad
+        # input of any other kind get the same two lines, never a traceback: a spec or config
+        # too deep for the parser (RecursionError), too large (MemoryError), a file that
+        # cannot be written (OSError).
+        return report(usage_of, one_line(error))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,12 +1,18 @@
 """``vscale bench``: a quick check of vscale against each framework's own functions, here.
 
-Per distribution and size, vscale (both streams) against NumPy's ``Generator.standard_normal``
-/ ``Generator.random`` (new arrays, as vscale's calls) and torch's ``trunc_normal_`` /
-``normal_`` / ``uniform_`` (in place, as vscale's ``fill_``), float32, default threads, in
-paired rounds whose order rotates; a figure is the ratio of the medians, with the lowest and
-highest round.  About 15 s by default; ``--long`` runs the size sweep (n = 10 to 4096²).
-The repository's ``python -m benchmarks.kernels`` uses the same code, so a case gives the
-same figure in every mode.
+Per distribution, vscale (both streams) against the function each installed framework ships
+for it: NumPy's ``Generator.standard_normal`` / ``Generator.random`` (new arrays, as vscale's
+calls), torch's ``trunc_normal_`` / ``normal_`` / ``uniform_`` (in place, as vscale's
+``fill_``) and JAX's ``jax.random.truncated_normal`` / ``normal`` / ``uniform`` (new
+arrays, waited for); CuPy's ``standard_normal`` / ``random`` when asked (a GPU).  float32,
+default threads, n = 4096 and 1024² values, in paired repeats whose order rotates; a figure
+is vscale's time over the framework's (the ratio of the medians), with the lowest and
+highest repeat's ratio.  It prints its own run time on its last line.
+
+``--sweep`` runs the size sweep (n = 10 to 4096²) through the same code: a case
+(backend, distribution, size, stream) is timed against the same peer with the same
+batches in every mode, so it gives the same figure within its spread.  The repository's
+``python -m benchmarks.kernels`` uses this code too.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import argparse
 import functools
 import importlib.util
 import json
+import math
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -25,35 +32,67 @@ import numpy as np
 import vscale
 
 from ..kernels.host import status
+from .errors import UsageError, integer
 
 DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
 PRNGS = ("native", "threefry")
-BACKENDS = ("numpy", "torch")
-SIZES = (4096, 4096 * 4096)
-LONG_SIZES = (10, 4096, 36864, 262144, 4096 * 4096)
-NUMPY_PEERS = {"truncated_normal": "standard_normal", "untruncated_normal": "standard_normal", "uniform": "random"}
-TORCH_PEERS = {"truncated_normal": "trunc_normal_", "untruncated_normal": "normal_", "uniform": "uniform_"}
-#: Seconds of work per timed batch: long enough to average out a call's noise.
-BATCH_VALUES = 2_000_000
+#: The frameworks vscale is compared with; the default is those installed, but CuPy (a GPU).
+BACKENDS = ("numpy", "torch", "jax", "cupy")
+DEFAULT_BACKENDS = ("numpy", "torch", "jax")
+#: The framework's own function for each distribution, per backend.
+PEERS: dict[str, dict[str, str]] = {
+    "numpy": {"truncated_normal": "standard_normal", "untruncated_normal": "standard_normal", "uniform": "random"},
+    "torch": {"truncated_normal": "trunc_normal_", "untruncated_normal": "normal_", "uniform": "uniform_"},
+    "jax": {"truncated_normal": "truncated_normal", "untruncated_normal": "normal", "uniform": "uniform"},
+    "cupy": {"truncated_normal": "standard_normal", "untruncated_normal": "standard_normal", "uniform": "random"},
+}
+SIZES = (4096, 1024 * 1024)
+SWEEP_SIZES = (10, 4096, 36864, 262144, 1024 * 1024, 4096 * 4096)
+MAX_SIZE = 2**28
+MAX_REPEATS = 100
+DEFAULT_REPEATS = 5
+#: Seconds one timed batch of calls lasts at least: long enough that a call's own noise and
+#: the clock's resolution average out, short enough that the default run stays near 20 s.
+BATCH_S = 0.025
+DESCRIPTION = (
+    "Time vscale against each installed framework's own function for each distribution (NumPy, torch and JAX; "
+    "CuPy on a GPU when asked), float32, at 4096 and 1024² values, in paired repeats. A figure is vscale's time "
+    "over the framework's, with the lowest and highest repeat's ratio; below 1x vscale is faster. The last line "
+    "says how long the run took."
+)
+USAGE = "vscale bench [--sweep] [--backend NAME] [--sizes N,N,...] [--repeats N] [--json PATH]"
 
 
 def shape_of(size: int) -> tuple[int, ...]:
     return (size // 4096, 4096) if size >= 4096 * 4096 else (size,)
 
 
-def paired(calls: dict[str, Callable[[], Any]], rounds: int, number: int) -> dict[str, list[float]]:
-    """Seconds per call of each contender, one figure per round; the order rotates each round."""
+def calls_per_batch(call: Callable[[], Any], seconds: float = BATCH_S) -> int:
+    """How many calls of ``call`` (already warm) last about ``seconds``; at least one."""
+    start = time.perf_counter()
+    call()
+    once = time.perf_counter() - start
+    return max(1, min(100_000, math.ceil(seconds / max(once, 1e-7))))
+
+
+def paired(calls: dict[str, Callable[[], Any]], rounds: int, number: int | None = None) -> dict[str, list[float]]:
+    """Seconds per call of each contender, one figure per round; the order rotates each round.
+
+    ``number`` calls make one timed batch; None sets each contender's own so that a batch
+    lasts about :data:`BATCH_S`.
+    """
     names = list(calls)
     for call in calls.values():
         call()  # warm: plans, kernels, the first allocation's page faults
+    batch = {name: number or calls_per_batch(call) for name, call in calls.items()}
     times: dict[str, list[float]] = {name: [] for name in names}
     for r in range(rounds):
         for name in names[r % len(names) :] + names[: r % len(names)]:
             call = calls[name]
             start = time.perf_counter()
-            for _ in range(number):
+            for _ in range(batch[name]):
                 call()
-            times[name].append((time.perf_counter() - start) / number)
+            times[name].append((time.perf_counter() - start) / batch[name])
     return times
 
 
@@ -63,50 +102,81 @@ def ratio(times: dict[str, list[float]], name: str, peer: str) -> tuple[float, f
     return statistics.median(times[name]) / statistics.median(times[peer]), min(per_round), max(per_round)
 
 
-def _contenders(backend: str, distribution: str, size: int) -> tuple[dict[str, Callable[[], Any]], str]:
-    """vscale's calls (both streams) and the framework's own function, and that function's name."""
+def _contenders(backend: str, distribution: str, size: int) -> dict[str, Callable[[], Any]]:
+    """vscale's calls (both streams) and, as ``"peer"``, the framework's own function."""
     shape = shape_of(size)
     inits: dict[str, Any] = {
         prng: vscale.VarianceScaling(1.0, "fan_in", distribution, seed=0, prng=prng)  # type: ignore[arg-type]
         for prng in PRNGS
     }
+    peer = PEERS[backend][distribution]
     if backend == "numpy":
         rng = np.random.default_rng(0)
-        peer = NUMPY_PEERS[distribution]
         sample = rng.random if peer == "random" else rng.standard_normal
-        calls: dict[str, Callable[[], Any]] = {}
-        for prng, init in inits.items():
-            calls[prng] = functools.partial(init, shape)
+        calls: dict[str, Callable[[], Any]] = {prng: functools.partial(init, shape) for prng, init in inits.items()}
         calls["peer"] = lambda: sample(shape, dtype=np.float32)
-        return calls, peer
-    import torch  # optional framework: only timed where installed
+        return calls
+    if backend == "torch":
+        import torch  # optional framework: only timed where installed
 
-    tensor = torch.empty(shape)
-    peer = TORCH_PEERS[distribution]
-    calls = {}
-    for prng, init in inits.items():
-        calls[prng] = functools.partial(init.fill_, tensor)
-    calls["peer"] = {
-        "trunc_normal_": lambda: torch.nn.init.trunc_normal_(tensor),
-        "normal_": lambda: tensor.normal_(),
-        "uniform_": lambda: tensor.uniform_(),
-    }[peer]
-    return calls, peer
+        tensor = torch.empty(shape)
+        calls = {prng: functools.partial(init.fill_, tensor) for prng, init in inits.items()}
+        calls["peer"] = {
+            "trunc_normal_": lambda: torch.nn.init.trunc_normal_(tensor),
+            "normal_": lambda: tensor.normal_(),
+            "uniform_": lambda: tensor.uniform_(),
+        }[peer]
+        return calls
+    if backend == "jax":
+        import jax  # optional framework, as above
+        import jax.numpy as jnp  # optional framework, as above
+
+        key = jax.random.key(0)
+        own = {
+            "truncated_normal": lambda: jax.random.truncated_normal(key, -2.0, 2.0, shape, jnp.float32),
+            "normal": lambda: jax.random.normal(key, shape, jnp.float32),
+            "uniform": lambda: jax.random.uniform(key, shape, jnp.float32),
+        }[peer]
+        # JAX dispatches asynchronously: a call counts until its array is ready.
+        calls = {prng: _waited(functools.partial(init, shape, xp=jnp), _ready) for prng, init in inits.items()}
+        calls["peer"] = _waited(own, _ready)
+        return calls
+    import cupy  # optional framework, as above
+
+    generator = cupy.random.default_rng(0)
+    draw = generator.random if peer == "random" else generator.standard_normal
+    done = _synchronizer(cupy)  # a GPU call counts until the GPU is done with it
+    calls = {prng: _waited(functools.partial(init, shape, xp=cupy), done) for prng, init in inits.items()}
+    calls["peer"] = _waited(functools.partial(draw, shape, dtype=cupy.float32), done)
+    return calls
 
 
-def speed(sizes: Sequence[int], rounds: int, backends: Sequence[str] = BACKENDS) -> list[dict[str, Any]]:
+def _waited(call: Callable[[], Any], wait: Callable[[Any], Any]) -> Callable[[], Any]:
+    """``call``, then ``wait`` on its result: an asynchronous framework's call, timed to its end."""
+    return lambda: wait(call())
+
+
+def _ready(array: Any) -> Any:
+    return array.block_until_ready()
+
+
+def _synchronizer(cupy: Any) -> Callable[[Any], Any]:
+    stream = cupy.cuda.get_current_stream()
+    return lambda _: stream.synchronize()
+
+
+def speed(sizes: Sequence[int], rounds: int, backends: Sequence[str] = ("numpy", "torch")) -> list[dict[str, Any]]:
     """One row per size, distribution, backend and stream: vscale's time against the peer's."""
     rows = []
     for size in sizes:
-        number = max(1, BATCH_VALUES // size)
         for distribution in DISTRIBUTIONS:
             for backend in backends:
-                calls, peer = _contenders(backend, distribution, size)
-                times = paired(calls, rounds, number)
+                times = paired(_contenders(backend, distribution, size), rounds)
                 for prng in PRNGS:
                     median, low, high = ratio(times, prng, "peer")
                     rows.append({
-                        "size": size, "distribution": distribution, "backend": backend, "prng": prng, "peer": peer,
+                        "size": size, "distribution": distribution, "backend": backend, "prng": prng,
+                        "peer": PEERS[backend][distribution],
                         "ns_per_value": 1e9 * statistics.median(times[prng]) / size,
                         "peer_ns_per_value": 1e9 * statistics.median(times["peer"]) / size,
                         "ratio": median, "low": low, "high": high,
@@ -114,68 +184,82 @@ def speed(sizes: Sequence[int], rounds: int, backends: Sequence[str] = BACKENDS)
     return rows
 
 
-def table(rows: list[dict[str, Any]], backends: Sequence[str]) -> list[str]:
-    """The printed table: one line per size and distribution, a cell per backend and stream."""
-    columns = [(backend, prng) for backend in backends for prng in PRNGS]
-    lines = [f"{'n':>9} {'distribution':<19}" + "".join(f"{b + ' ' + p:>22}" for b, p in columns)]
-    for size in dict.fromkeys(row["size"] for row in rows):
-        for distribution in DISTRIBUTIONS:
-            cells = []
-            for backend, prng in columns:
-                row = next(r for r in rows if (r["size"], r["distribution"], r["backend"], r["prng"]) == (
-                    size, distribution, backend, prng))  # fmt: skip
-                cells.append(f"{row['ratio']:>10.2f} ({row['low']:.2f}-{row['high']:.2f})")
-            lines.append(f"{size:>9} {distribution:<19}" + "".join(cells))
+def table(rows: list[dict[str, Any]]) -> list[str]:
+    """The printed table: one line per size, distribution and backend, a cell per stream."""
+    lines = [f"{'n':>9}  {'distribution':<19} {'framework: own function':<28}"
+             + "".join(f" {'vscale ' + prng:>21}" for prng in PRNGS)]  # fmt: skip
+    cases = dict.fromkeys((row["size"], row["distribution"], row["backend"]) for row in rows)
+    for size, distribution, backend in cases:
+        cells = [row for row in rows if (row["size"], row["distribution"], row["backend"]) == (size, distribution,
+                                                                                               backend)]  # fmt: skip
+        peer = f"{backend}: {cells[0]['peer']}"
+        figures = "".join(f" {_figure(cell):>21}" for cell in cells)
+        lines.append(f"{size:>9}  {distribution:<19} {peer:<28}{figures}")
     return lines
 
 
+def _figure(row: dict[str, Any]) -> str:
+    return f"{row['ratio']:.2f}x ({row['low']:.2f}-{row['high']:.2f})"
+
+
 def _sizes(text: str) -> tuple[int, ...]:
+    allowed = f"comma-separated numbers of values from 1 to {MAX_SIZE:,} (2**28), such as 4096,1048576"
     try:
-        sizes = tuple(int(float(part)) for part in text.split(","))
+        sizes = tuple(int(part) for part in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated sizes such as 4096,16777216; got {text!r}"
-        ) from None
-    if not sizes or any(not 1 <= size <= 2**28 for size in sizes):
-        raise argparse.ArgumentTypeError(f"sizes must be between 1 and 2**28 values; got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected {allowed}; received {text!r}") from None
+    if not sizes or any(not 1 <= size <= MAX_SIZE for size in sizes):
+        raise argparse.ArgumentTypeError(f"expected {allowed}; received {text!r}")
     return sizes
 
 
-def _rounds(text: str) -> int:
-    try:
-        rounds = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of rounds from 1 to 100; got {text!r}") from None
-    if not 1 <= rounds <= 100:
-        raise argparse.ArgumentTypeError(f"rounds must be between 1 and 100; got {rounds}")
-    return rounds
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--sizes", type=_sizes, default=None,
-                        help=f"comma-separated numbers of values (default {','.join(map(str, SIZES))})")  # fmt: skip
-    parser.add_argument("--long", action="store_true",
-                        help=f"the size sweep, n = {', '.join(map(str, LONG_SIZES))} (about a minute)")  # fmt: skip
-    parser.add_argument("--rounds", type=_rounds, default=5, help="paired rounds per case, 1 to 100 (default 5)")
-    parser.add_argument("--backend", choices=("all", *BACKENDS), default="all",
-                        help="numpy, torch, or all installed (default)")  # fmt: skip
+    parser.add_argument("--sweep", "--long", action="store_true",
+                        help=f"the size sweep through the same code, n = {', '.join(map(str, SWEEP_SIZES))} "
+                        "(minutes; --long is the old name)")  # fmt: skip
+    parser.add_argument("--backend", choices=("all", *BACKENDS), default="all", metavar="NAME",
+                        help="%(choices)s: the framework to compare with (default: all, every installed one "
+                        "of numpy, torch, jax; cupy needs a GPU)")  # fmt: skip
+    parser.add_argument("--sizes", type=_sizes, default=None, metavar="N,N,...",
+                        help=f"numbers of values, each from 1 to {MAX_SIZE:,} "
+                        f"(default: {','.join(map(str, SIZES))}; with --sweep: the sweep's)")  # fmt: skip
+    parser.add_argument("--repeats", "--rounds", type=integer(1, MAX_REPEATS), default=DEFAULT_REPEATS,
+                        metavar="N", help=f"paired repeats per case, 1 to {MAX_REPEATS} "
+                        "(default: %(default)s; --rounds is the old name)")  # fmt: skip
     parser.add_argument("--json", metavar="PATH", help="also write every figure here as JSON")
 
 
+def usable(names: Sequence[str]) -> tuple[str, ...]:
+    """``names`` as they can run here; a named one that cannot is a :class:`UsageError`."""
+    for name in names:
+        if importlib.util.find_spec(name) is None:
+            raise UsageError(f"argument --backend: {name} is not installed here (pip install {name})")
+        try:
+            vscale.HeNormal(seed=0)((1,), xp=name)  # the library says why a backend cannot run (no GPU, ...)
+        except (ValueError, TypeError) as error:
+            raise UsageError(f"argument --backend: {name} cannot run here: {error}") from None
+    return tuple(names)
+
+
 def run(args: argparse.Namespace) -> int:
-    wanted: tuple[str, ...] = BACKENDS if args.backend == "all" else (args.backend,)
-    backends = tuple(b for b in wanted if importlib.util.find_spec(b) is not None)
-    sizes = args.sizes or (LONG_SIZES if args.long else SIZES)
+    started = time.perf_counter()
+    if args.backend == "all":
+        backends = usable([b for b in DEFAULT_BACKENDS if importlib.util.find_spec(b) is not None])
+    else:
+        backends = usable([args.backend])
+    sizes = args.sizes or (SWEEP_SIZES if args.sweep else SIZES)
     kernels = status()
     compiled = f"{kernels['kernels']} compiled kernels, {kernels['instruction set']}" if kernels["compiled"] else (
         "no compiled kernels: array operations")  # fmt: skip
-    print(f"vscale {vscale.__version__}, numpy {np.__version__} ({compiled}); float32, {args.rounds} paired rounds")
-    print("time of vscale / time of the framework's own function (median; lowest-highest round); below 1 is faster")
-    print("peers: NumPy standard_normal, standard_normal, random; torch trunc_normal_, normal_, uniform_ (in place)")
-    rows = speed(sizes, args.rounds, backends)
-    for line in table(rows, backends):
+    print(f"vscale {vscale.__version__} ({compiled}); float32, {args.repeats} paired repeats, default threads")
+    print(
+        "vscale's time / the framework's own function's: ratio of the medians (lowest-highest repeat); below 1x: faster"
+    )
+    rows = speed(sizes, args.repeats, backends)
+    for line in table(rows):
         print(line)
     if args.json:
         with open(args.json, "w") as handle:
-            json.dump({"kernels": kernels, "rows": rows}, handle, indent=1)
+            json.dump({"kernels": kernels, "repeats": args.repeats, "rows": rows}, handle, indent=1)
+    print(f"measured in {time.perf_counter() - started:.0f} s")
     return 0
