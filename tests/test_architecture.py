@@ -103,7 +103,8 @@ def test_the_function_import_check_sees_what_it_rejects(tmp_path):
 
 def test_importing_vscale_imports_no_framework_and_no_dask():
     code = (
-        "import sys, vscale, vscale.torch, vscale.dask; print(sorted({'torch','cupy','jax','dask'} & set(sys.modules)))"
+        "import sys, vscale, vscale.torch, vscale.dask, vscale.jax; "
+        "print(sorted({'torch','cupy','jax','dask'} & set(sys.modules)))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"

@@ -15,7 +15,7 @@ from ..core.complex import make_complex_transform
 from ..core.fans import Layout, fans_of
 from ..core.portable import portable_transform
 from ..core.precision import finfo, is_complex, itemsize, largest_at_most, working_name
-from ..core.transforms import NORMAL_REACH, SAMPLED_NORMAL_REACH, TRUNCATED_STD, make_transform
+from ..core.transforms import NORMAL_REACH, SAMPLED_NORMAL_REACH, TRUNCATED_STD, Kind, make_transform
 from ..engine import lazy
 from ..engine.generate import generate
 from ..engine.plan import plan as plan_call
@@ -381,16 +381,7 @@ class VarianceScaling:
 
     def _transform(self, dims: tuple[int, ...], fan_layout: tuple[Any, ...], name: str) -> Any:
         params = self._parameters(dims, fan_layout)
-        if self.prng == "threefry" and not is_complex(name):
-            _check_representable(params, name)
-            return portable_transform(self.distribution, self.scale, params.n, working_name(name), name)
-        if is_complex(name):
-            rotation = make_complex_transform(self.distribution, params.stddev)
-            _check_representable(params._replace(bound=rotation.bound), name)
-            return rotation
-        _check_representable(params, name)
-        spread = params.bound if self.distribution == "uniform" else params.sigma
-        return make_transform(self.distribution, spread, largest_at_most(params.bound, name))
+        return transform_of(params, self.distribution, self.scale, name, portable=self.prng == "threefry")
 
     def fill_(self, array: ArrayT, *, generator: Any = None, shape: Any = None, region: Any = None) -> ArrayT:
         """Overwrite ``array`` in place with new values and return it.
@@ -467,14 +458,7 @@ class VarianceScaling:
                 f"beyond the float64 range; received a shape of rank {len(dims)}."
             )
         fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
-        n = max(1.0, float(fan))
-        stddev = math.sqrt(self.scale / n)
-        if self.distribution == "truncated_normal":
-            sigma = stddev / TRUNCATED_STD
-            return Parameters(fan_in, fan_out, n, stddev, sigma, 2.0 * sigma)
-        if self.distribution == "uniform":
-            return Parameters(fan_in, fan_out, n, stddev, stddev, math.sqrt(3.0 * self.scale / n))
-        return Parameters(fan_in, fan_out, n, stddev, stddev, math.inf)
+        return parameters_of(self.distribution, self.scale, fan_in, fan_out, max(1.0, float(fan)))
 
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments as a JSON-serializable dict (fan-layout keys only when set)."""
@@ -546,6 +530,35 @@ def check_config(config: Any) -> None:
 
 #: Keras' lower-case alias: the same class object.
 variance_scaling = VarianceScaling
+
+
+def parameters_of(distribution: Kind, scale: float, fan_in: int, fan_out: int, n: float) -> Parameters:
+    """What ``distribution`` draws for variance ``scale / n`` (``n`` from the fans by a mode)."""
+    stddev = math.sqrt(scale / n)
+    if distribution == "truncated_normal":
+        sigma = stddev / TRUNCATED_STD
+        return Parameters(fan_in, fan_out, n, stddev, sigma, 2.0 * sigma)
+    if distribution == "uniform":
+        return Parameters(fan_in, fan_out, n, stddev, stddev, math.sqrt(3.0 * scale / n))
+    return Parameters(fan_in, fan_out, n, stddev, stddev, math.inf)
+
+
+def transform_of(params: Parameters, distribution: Kind, scale: float, name: str, *, portable: bool) -> Any:
+    """The transform of one call for output dtype ``name``, after refusing values it cannot hold.
+
+    ``portable``: JAX's constructions (``prng="threefry"``) for real dtypes; complex dtypes
+    have vscale's rotation-invariant definition with either stream.
+    """
+    if portable and not is_complex(name):
+        _check_representable(params, name)
+        return portable_transform(distribution, scale, params.n, working_name(name), name)
+    if is_complex(name):
+        rotation = make_complex_transform(distribution, params.stddev)
+        _check_representable(params._replace(bound=rotation.bound), name)
+        return rotation
+    _check_representable(params, name)
+    spread = params.bound if distribution == "uniform" else params.sigma
+    return make_transform(distribution, spread, largest_at_most(params.bound, name))
 
 
 def _check_representable(params: Parameters, dtype_name: str) -> None:

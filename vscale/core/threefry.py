@@ -123,26 +123,35 @@ def split_positions(positions: Array, *, xp: Any, word: Any) -> tuple[Array, Arr
 
 
 def words_to_uniforms(y0: Array, y1: Array, /, *, xp: Any, dtype: Any, grid: str) -> Array:
-    """Uniforms in ``[0, 1)`` of ``dtype`` (float32: 32-bit draws, float64: 64-bit draws).
+    """Uniforms in ``[0, 1)`` of ``dtype`` from a block's output words: float32 from the
+    32-bit draw ``y0 ^ y1``, float64 from the 64-bit draw ``(y0 << 32) | y1``."""
+    if xp.finfo(dtype).bits == 32:
+        return draws_to_uniforms(y0 ^ y1, None, xp=xp, dtype=dtype, grid=grid)
+    return draws_to_uniforms(y0, y1, xp=xp, dtype=dtype, grid=grid)
+
+
+def draws_to_uniforms(high: Array, low: Array | None, /, *, xp: Any, dtype: Any, grid: str) -> Array:
+    """Uniforms in ``[0, 1)`` of ``dtype`` from 32-bit draws ``high`` (float32; ``low`` is
+    None) or from 64-bit draws given as their words ``(high, low)`` (float64): what
+    ``jax.random.bits`` returns as ``uint32`` or (split) ``uint64``.  Overwrites its inputs.
 
     ``grid="jax"``: ``jax.random.uniform``'s ``m * 2**-p`` from the draw's low ``p``
     bits after shifting out the rest (``p`` = 23 or 52).  ``grid="centred"``: the top
     ``p + 1`` bits times ``2**-(p + 1)``.
     """
     extra = 0 if grid == "jax" else 1
-    if xp.finfo(dtype).bits == 32:
-        bits = y0 ^ y1
-        bits >>= 9 - extra
-        u = xp.astype(bits, dtype)
+    if low is None:
+        high >>= 9 - extra
+        u = xp.astype(high, dtype)
         u *= 2.0 ** -(23 + extra)
         return u
-    # 64-bit draw (y0 << 32) | y1, shifted right by 12 - extra: y0's bits land at
-    # 2**(20 + extra), y1 contributes its top 20 + extra bits; both parts and their sum
+    # 64-bit draw (high << 32) | low, shifted right by 12 - extra: high's bits land at
+    # 2**(20 + extra), low contributes its top 20 + extra bits; both parts and their sum
     # stay below 2**53, so the float64 arithmetic is exact.
-    y1 >>= 12 - extra
-    u = xp.astype(y0, dtype)
+    low >>= 12 - extra
+    u = xp.astype(high, dtype)
     u *= float(1 << (20 + extra))
-    u += xp.astype(y1, dtype)
+    u += xp.astype(low, dtype)
     u *= 2.0 ** -(52 + extra)
     return u
 
