@@ -30,4 +30,11 @@ numpydoc_show_class_members = False
 numpydoc_validation_checks: set[str] = set()
 autodoc_typehints = "none"
 html_theme = "alabaster"
-html_static_path: list[str] = []
+# A wider page than alabaster's 940 px, so that code and tables fit on a desktop window; below
+# the page width alabaster switches to its one-column layout. docs/_static/vscale.css makes wide
+# tables scroll inside the column, vscale.js lets long literals in tables wrap after "_" and "."
+# (tools/check_docs_render.py looks at the result in Chromium).
+html_theme_options = {"page_width": "1200px", "sidebar_width": "230px", "body_max_width": "none"}
+html_static_path = ["_static"]
+html_css_files = ["vscale.css"]
+html_js_files = ["vscale.js"]

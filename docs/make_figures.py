@@ -2,10 +2,12 @@
 
     python docs/make_figures.py
 
-* ``performance.png``: from ``docs/_static/performance-report.json`` (the benchmark
-  report; refresh it with ``python -m benchmarks --out DIR`` and copy ``DIR/report.json``).
-* ``he_normal_bfloat16.png``: ``vscale show he_normal`` in bfloat16 on torch, or in
-  float16 on NumPy where torch is missing.
+* ``he_normal_bfloat16.png`` (the command-line page): ``vscale show he_normal`` in bfloat16
+  on torch, or in float16 on NumPy where torch is missing.
+
+A figure is drawn at most about 840 px wide, so that the page shows it at its natural size
+in the 1280 px window of ``tools/check_docs_render.py``: a wider one would be scaled down,
+its labels and legend with it (that tool fails on an image shown below 0.8 of its width).
 """
 
 from __future__ import annotations
@@ -17,12 +19,10 @@ from pathlib import Path
 STATIC = Path(__file__).resolve().parent / "_static"
 sys.path.insert(0, str(STATIC.parents[1]))
 
-from benchmarks.harness import plot  # noqa: E402
 from vscale.cli import main as cli  # noqa: E402
 
 
 def main() -> int:
-    plot.main([str(STATIC / "performance-report.json"), str(STATIC / "performance.png")])
     backend = (
         ["--backend", "torch", "--dtype", "bfloat16"] if importlib.util.find_spec("torch") else ["--dtype", "float16"]
     )

@@ -1,7 +1,7 @@
 """Plot a report's time per value against size, one panel per device group.
 
 Usage: ``python -m benchmarks.harness.plot [report.json] [out.png]`` (defaults:
-``benchmarks/results/report.json`` and ``docs/_static/performance.png``).  A size sweep's
+``benchmarks/results/report.json`` and ``benchmarks/results/performance.png``).  A size sweep's
 JSON (``python -m benchmarks --sweep --out sweep.json``) is plotted with :func:`plot_sweep`.
 """
 
@@ -117,7 +117,7 @@ def plot_sweep(report: dict[str, Any] | Path, out_path: Path) -> Path | None:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     report = Path(args[0] if args else "benchmarks/results/report.json")
-    out = Path(args[1] if len(args) > 1 else "docs/_static/performance.png")
+    out = Path(args[1] if len(args) > 1 else "benchmarks/results/performance.png")
     if json.loads(report.read_text()).get("kind") == "sweep":
         written = plot_sweep(report, out)
         print(written if written else "matplotlib is not installed")
