@@ -147,13 +147,19 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A test's parameter sets on a backend that cannot run here collapse to one skipped
-    item: the skip is reported once per test and backend, not once per dtype and shape."""
+    item: the skip is reported once per test and backend, not once per dtype and shape.
+    Combinations of a backend with a dtype it does not have are not generated where the
+    test says so (``only_backend_dtypes``)."""
     kept: set[tuple[str, str]] = set()
     deselected = []
     for item in items:
         callspec = getattr(item, "callspec", None)
         case = callspec.params.get("backend") if callspec is not None else None
-        if not isinstance(case, str):  # a usable backend (a BackendCase), or no backend parameter
+        if isinstance(case, BackendCase):
+            if _lacks_dtype(item, case):
+                deselected.append(item)
+            continue
+        if case is None:  # no backend parameter
             continue
         key = (item.nodeid.split("[")[0], _backend_id(callspec))
         if key in kept:
@@ -164,6 +170,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         config.hook.pytest_deselected(items=deselected)
         chosen = set(map(id, deselected))
         items[:] = [item for item in items if id(item) not in chosen]
+
+
+#: The real dtypes a backend may lack (complex ones follow their parts, and are not refused).
+_REAL_DTYPES = ("float16", "bfloat16", "float32", "float64")
+
+
+def _lacks_dtype(item: pytest.Item, case: BackendCase) -> bool:
+    """Whether ``@pytest.mark.only_backend_dtypes("param")`` names a parameter whose value is
+    a real dtype this backend does not have: such a combination is not generated."""
+    marker = item.get_closest_marker("only_backend_dtypes")
+    if marker is None:
+        return False
+    value = item.callspec.params.get(marker.args[0])  # type: ignore[attr-defined]
+    return value in _REAL_DTYPES and value not in case.dtypes
 
 
 def _backend_id(callspec: Any) -> str:

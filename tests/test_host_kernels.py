@@ -100,14 +100,13 @@ def _call(backend, shape, dtype, distribution, prng, kernels, monkeypatch, **cal
     return backend.to_numpy(init.sample(shape, dtype, xp=backend.module, device=backend.device, **call), np.float64)
 
 
+@pytest.mark.only_backend_dtypes("dtype")
 @needs_kernels
 @pytest.mark.backends(*HOST)
 @pytest.mark.parametrize("prng", PRNGS)
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64"])
 @pytest.mark.parametrize("distribution", DISTRIBUTIONS)
 def test_kernels_give_the_operations_bits(backend, distribution, dtype, prng, monkeypatch):
-    if dtype not in backend.dtypes:
-        pytest.skip(f"{backend.name} has no {dtype}")
     shape = (300, 1001)  # odd sizes: vector loops and their remainders
     expected = _call(backend, shape, dtype, distribution, prng, "0", monkeypatch)
     spy = _Spy(monkeypatch)

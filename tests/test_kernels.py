@@ -121,15 +121,13 @@ def test_the_tracer_refuses_mixed_dtypes():
         a + b
 
 
+@pytest.mark.only_backend_dtypes("dtype")
+@pytest.mark.backends("cupy", "torch:cuda")  # the backends with fused GPU kernels
 @pytest.mark.parametrize("prng", ["native", "threefry"])
 @pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
 @pytest.mark.parametrize("distribution", DISTRIBUTIONS)
 def test_gpu_kernels_match_the_core_operations(backend, distribution, dtype, prng, monkeypatch):
     """On a GPU: the fused kernels against the core's operations on the same device."""
-    if backend.name not in ("cupy", "torch:cuda"):
-        pytest.skip(f"{backend.name} runs no fused kernels (GPU backends only)")
-    if dtype not in backend.dtypes:
-        pytest.skip(f"{backend.name} has no {dtype}")
     make = lambda: vscale.VarianceScaling(2.0, "fan_avg", distribution, seed=5, prng=prng)  # noqa: E731
     shape = (1031, 517)
     fused = backend.to_numpy(make()(shape, dtype, xp=backend.module, device=backend.device))

@@ -118,11 +118,10 @@ def variances(dtype: str) -> list[float]:
     return sorted(set(powers + decades))
 
 
+@pytest.mark.only_backend_dtypes("dtype")
 @pytest.mark.parametrize("distribution", DISTRIBUTIONS)
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64"])
 def test_every_variance_gives_the_exact_values_or_a_clear_error(backend, distribution, dtype, record_property):
-    if dtype not in backend.dtypes:
-        pytest.skip(f"{backend.name} has no {dtype}")
     base = draw(backend, distribution, working(dtype), 1.0)  # deviation 1, working dtype
     floor, ceiling = accepted_range(distribution, dtype)
     work_floor, _ = accepted_range(distribution, working(dtype))

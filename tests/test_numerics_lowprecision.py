@@ -120,10 +120,9 @@ def draw(backend, distribution: str, dtype_name: str) -> np.ndarray:
 CASES = [(d, t) for t in ("float16", "bfloat16") for d in DISTRIBUTIONS]
 
 
+@pytest.mark.only_backend_dtypes("dtype_name")
 @pytest.mark.parametrize(("distribution", "dtype_name"), CASES)
 def test_low_precision_is_the_rounded_exact_distribution(backend, distribution, dtype_name, record_property):
-    if dtype_name not in backend.dtypes:
-        pytest.skip(f"{backend.name} has no {dtype_name}")
     values, probabilities = rounded_distribution(distribution, dtype_name)
     sample = draw(backend, distribution, dtype_name)
     assert np.isfinite(sample).all()

@@ -85,11 +85,10 @@ def deviation_band(distribution: str, n: int) -> float:
     return Z_TOLERANCE * STDDEV * math.sqrt((kurtosis(distribution) - 1) / (4 * n))
 
 
+@pytest.mark.only_backend_dtypes("dtype")
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("distribution", DISTRIBUTIONS)
 def test_moments_and_goodness_of_fit(backend, distribution, dtype, record_property):
-    if dtype not in backend.dtypes:
-        pytest.skip(f"{backend.name} has no {dtype}")
     n = samples_needed(distribution)
     values = draw(backend, distribution, dtype, n)
     reference = exact(distribution)

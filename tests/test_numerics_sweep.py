@@ -85,11 +85,10 @@ def run_float32_grid(backend, kind: str) -> np.ndarray:
     return backend.to_numpy(values)
 
 
+@pytest.mark.only_backend_dtypes("dtype")
 @pytest.mark.parametrize(("dtype", "bits"), [("float32", 24), ("float64", 53)])
 def test_adapters_deliver_the_grid(backend, dtype, bits):
     """The sweep's premise: float32 draws are k * 2**-24 with 0 <= k < 2**24 (float64: 2**-53)."""
-    if dtype not in backend.dtypes:
-        pytest.skip(f"{backend.name} has no {dtype}")
     adapter = get_backend(backend.module)
     device = adapter.resolve_device(backend.device)
     stream = streams.native(adapter, b"grid-test-key-16", device, adapter.working_dtype(dtype, device), 100_000)

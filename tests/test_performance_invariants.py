@@ -108,12 +108,11 @@ def test_the_host_stream_gives_any_range_alone(dtype, normal):
     assert not np.array_equal(other, whole[:64])
 
 
+@pytest.mark.only_backend_dtypes("name")
 @pytest.mark.parametrize("distribution", DISTRIBUTIONS)
 @pytest.mark.parametrize("name", ["float32", "float64"])
 def test_outermost_grid_points_stay_inside_the_support(backend, distribution, name):
     """The first and last uniform grid points give the largest |values|: never past the bound."""
-    if name not in backend.dtypes:
-        pytest.skip(f"{backend.name} has no {name}")
     xp = get_backend(backend.module).xp
     dtype = getattr(xp, name)
     half_eps = float(xp.finfo(dtype).eps) / 2
@@ -200,6 +199,7 @@ def test_thread_budget_follows_the_output_size():
     assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:], strict=False))
 
 
+@pytest.mark.only_backend_dtypes("dtype")
 @pytest.mark.parametrize("prng", PRNGS)
 @pytest.mark.parametrize("dtype", ["float16", "float32"])
 @pytest.mark.parametrize("distribution", DISTRIBUTIONS)
@@ -208,8 +208,6 @@ def test_device_peak_memory_stays_within_a_tenth_of_the_output(backend, distribu
     (CuPy: the bytes its memory pool holds, cached blocks included; torch: the allocator's peak)."""
     if backend.name not in ("cupy", "torch:cuda"):
         pytest.skip(f"{backend.name}: device memory is measured on GPU backends (host memory: tests above)")
-    if dtype not in backend.dtypes:
-        pytest.skip(f"{backend.name} has no {dtype}")
     init = vscale.VarianceScaling(1.0, "fan_in", distribution, seed=0, prng=prng)
     shape = (4096, 4096)
     output = 4096 * 4096 * np.dtype(dtype).itemsize
