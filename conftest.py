@@ -148,16 +148,19 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A test's parameter sets on a backend that cannot run here collapse to one skipped
     item: the skip is reported once per test and backend, not once per dtype and shape.
-    Combinations of a backend with a dtype it does not have are not generated where the
-    test says so (``only_backend_dtypes``)."""
+    Combinations of a backend with a dtype it does not have (``only_backend_dtypes``) and
+    those a test leaves out by design (``left_out_if``, with its reason) are not generated."""
     kept: set[tuple[str, str]] = set()
     deselected = []
     for item in items:
         callspec = getattr(item, "callspec", None)
         case = callspec.params.get("backend") if callspec is not None else None
+        if isinstance(case, str):
+            pass  # collapsed below
+        elif _lacks_dtype(item, case) or _left_out(item, case):
+            deselected.append(item)
+            continue
         if isinstance(case, BackendCase):
-            if _lacks_dtype(item, case):
-                deselected.append(item)
             continue
         if case is None:  # no backend parameter
             continue
@@ -176,14 +179,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 _REAL_DTYPES = ("float16", "bfloat16", "float32", "float64")
 
 
-def _lacks_dtype(item: pytest.Item, case: BackendCase) -> bool:
+def _lacks_dtype(item: pytest.Item, case: BackendCase | None) -> bool:
     """Whether ``@pytest.mark.only_backend_dtypes("param")`` names a parameter whose value is
-    a real dtype this backend does not have: such a combination is not generated."""
+    a dtype this backend does not have (a complex one: its parts'): not generated."""
     marker = item.get_closest_marker("only_backend_dtypes")
-    if marker is None:
+    if marker is None or case is None:
         return False
     value = item.callspec.params.get(marker.args[0])  # type: ignore[attr-defined]
+    value = {"complex64": "float32", "complex128": "float64"}.get(value, value)
     return value in _REAL_DTYPES and value not in case.dtypes
+
+
+def _left_out(item: pytest.Item, case: BackendCase | None) -> bool:
+    """Whether ``@pytest.mark.left_out_if(predicate, reason)`` leaves this combination out:
+    ``predicate(case, params)`` (``case`` None for a test without backends) says so."""
+    marker = item.get_closest_marker("left_out_if")
+    if marker is None:
+        return False
+    return bool(marker.args[0](case, item.callspec.params))  # type: ignore[attr-defined]
 
 
 def _backend_id(callspec: Any) -> str:

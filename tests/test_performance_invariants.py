@@ -29,13 +29,6 @@ COMPLEX = ("complex64", "complex128")
 ALL_DTYPES = ("float16", "bfloat16", "float32", "float64", "complex64", "complex128")
 
 
-def _require(backend, dtype):
-    """Skip (with the reason) where ``backend`` has no ``dtype``."""
-    real = {"complex64": "float32", "complex128": "float64"}.get(dtype, dtype)
-    if real not in backend.dtypes:
-        pytest.skip(f"{backend.name} has no {dtype}")
-
-
 PRNGS = ("native", "threefry")
 
 
@@ -44,17 +37,25 @@ def _draw(backend, dtype: str, distribution: str, shape=(203, 107), prng="native
     return init(shape, dtype=dtype, xp=backend.module, device=backend.device)
 
 
+def _jax_threefry_extra(case, params):
+    # JAX compiles each of the portable transform's ~250 operations anew for every chunk
+    # shape (seconds per case): one unaligned size and the working dtypes cover it.
+    return (
+        case is not None
+        and case.framework == "jax"
+        and params["prng"] == "threefry"
+        and (params["chunk"] != 5 * 4099 or params["dtype"] in ("float16", "bfloat16"))
+    )
+
+
+@pytest.mark.only_backend_dtypes("dtype")
+@pytest.mark.left_out_if(_jax_threefry_extra, "jax threefry: one unaligned chunk size per working dtype")
 @pytest.mark.parametrize("dtype", ALL_DTYPES)
 @pytest.mark.parametrize("distribution", DISTRIBUTIONS)
 @pytest.mark.parametrize("chunk", [1000, 4096, 5 * 4099])
 @pytest.mark.parametrize("prng", PRNGS)
 def test_values_do_not_depend_on_the_chunk_size(backend, distribution, chunk, dtype, prng, monkeypatch):
     """Real and complex: patched chunk sizes (aligned or not with the stream's blocks)."""
-    _require(backend, dtype)
-    if backend.framework == "jax" and prng == "threefry" and (chunk != 5 * 4099 or dtype in ("float16", "bfloat16")):
-        # JAX compiles each of the portable transform's ~250 operations anew for every chunk
-        # shape (seconds per case): one unaligned size and the working dtypes cover it.
-        pytest.skip("jax threefry: one unaligned chunk size per working dtype (compilation per chunk shape)")
     reference = _draw(backend, dtype, distribution, prng=prng)
     monkeypatch.setattr(engine, "HOST_CHUNK", chunk)
     monkeypatch.setattr(engine, "DEVICE_CHUNK", chunk)
@@ -62,12 +63,18 @@ def test_values_do_not_depend_on_the_chunk_size(backend, distribution, chunk, dt
     assert_same_values(chunked, reference, backend, dtype, err_msg=f"chunk={chunk}")
 
 
+def _serial(case, params):
+    """A backend whose transforms run on one thread (no GIL-free host path: JAX, array-API namespaces)."""
+    backend = get_backend(case.module)
+    return not backend.parallel(backend.resolve_device(case.device))
+
+
+@pytest.mark.only_backend_dtypes("dtype")
+@pytest.mark.left_out_if(_serial, "the engine runs its transforms on one thread there")
 @pytest.mark.parametrize("dtype", ALL_DTYPES)
 @pytest.mark.parametrize("distribution", DISTRIBUTIONS)
 def test_values_do_not_depend_on_the_thread_count(backend, distribution, dtype, monkeypatch):
     """Parallel backends split large outputs between threads; the values must not change."""
-    if not get_backend(backend.module).parallel(get_backend(backend.module).resolve_device(backend.device)):
-        pytest.skip(f"{backend.name}: the engine runs its transforms on one thread there (no GIL-free host path)")
     seen = []
     original = engine._ranges
 
@@ -80,7 +87,6 @@ def test_values_do_not_depend_on_the_thread_count(backend, distribution, dtype, 
     monkeypatch.setattr(engine, "HOST_CHUNK", 4096)
     monkeypatch.setattr(engine, "HOST_KERNEL_CHUNK", 4096)  # the compiled kernels' chunks
     monkeypatch.setattr(engine, "WORKSPACE_SHARE", 100.0)  # let small outputs use threads
-    _require(backend, dtype)
     shape = (150, 301)  # 45150 values: 12 chunks of 4096
     results = {}
     for threads in ("1", "3", "64"):
@@ -154,14 +160,18 @@ def _traced_peak(call):
         tracemalloc.stop()
 
 
+@pytest.mark.left_out_if(
+    lambda case, params: (
+        params["prng"] == "threefry" and (params["threads"] == "64" or params["dtype"] in ("float64", "complex64"))
+    ),
+    "threefry runs on one thread on hosts; its narrow dtypes bound it (seconds per case)",
+)
 @pytest.mark.parametrize("distribution", DISTRIBUTIONS)
 @pytest.mark.parametrize("dtype", ["float16", "float32", "float64", "complex64"])
 @pytest.mark.parametrize("threads", ["1", "64"])
 @pytest.mark.parametrize("prng", PRNGS)
 def test_peak_memory_stays_within_a_tenth_of_the_output(distribution, dtype, threads, prng, monkeypatch):
     """NumPy (tracemalloc sees every allocation): <= 1.1x a 64 MiB output, for any thread count."""
-    if prng == "threefry" and (threads == "64" or dtype in ("float64", "complex64")):
-        pytest.skip("threefry runs on one thread on hosts; its narrow dtypes bound it (seconds per case)")
     monkeypatch.setenv("VSCALE_NUM_THREADS", threads)
     itemsize = np.dtype(dtype).itemsize
     count = (64 * 2**20) // itemsize
@@ -199,6 +209,7 @@ def test_thread_budget_follows_the_output_size():
     assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:], strict=False))
 
 
+@pytest.mark.backends("cupy", "torch:cuda")  # device memory; host memory: the tests above
 @pytest.mark.only_backend_dtypes("dtype")
 @pytest.mark.parametrize("prng", PRNGS)
 @pytest.mark.parametrize("dtype", ["float16", "float32"])
@@ -206,8 +217,6 @@ def test_thread_budget_follows_the_output_size():
 def test_device_peak_memory_stays_within_a_tenth_of_the_output(backend, distribution, dtype, prng):
     """GPUs: from 2**24 values up, a call's peak device memory is <= 1.1x its output
     (CuPy: the bytes its memory pool holds, cached blocks included; torch: the allocator's peak)."""
-    if backend.name not in ("cupy", "torch:cuda"):
-        pytest.skip(f"{backend.name}: device memory is measured on GPU backends (host memory: tests above)")
     init = vscale.VarianceScaling(1.0, "fan_in", distribution, seed=0, prng=prng)
     shape = (4096, 4096)
     output = 4096 * 4096 * np.dtype(dtype).itemsize
