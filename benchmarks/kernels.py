@@ -1,6 +1,6 @@
 """The compiled kernels' targets: vscale against each framework's own function, paired.
 
-    python -m benchmarks.kernels                  # about 2 minutes on 2 cores
+    python -m benchmarks.kernels                  # about a minute on 2 cores
     python -m benchmarks.kernels --quick          # a smoke run (small sizes, 2 rounds)
     python -m benchmarks.kernels --json out.json  # the raw timings too
 
