@@ -155,14 +155,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         callspec = getattr(item, "callspec", None)
         case = callspec.params.get("backend") if callspec is not None else None
-        if isinstance(case, str):
-            pass  # collapsed below
-        elif _lacks_dtype(item, case) or _left_out(item, case):
-            deselected.append(item)
+        if case is None or isinstance(case, BackendCase):  # no backend parameter, or a usable one
+            if _lacks_dtype(item, case) or _left_out(item, case):
+                deselected.append(item)
             continue
-        if isinstance(case, BackendCase):
-            continue
-        if case is None:  # no backend parameter
+        if not isinstance(case, str):  # an empty parameter set (--backends names none of the test's)
             continue
         key = (item.nodeid.split("[")[0], _backend_id(callspec))
         if key in kept:
@@ -194,7 +191,7 @@ def _left_out(item: pytest.Item, case: BackendCase | None) -> bool:
     """Whether ``@pytest.mark.left_out_if(predicate, reason)`` leaves this combination out:
     ``predicate(case, params)`` (``case`` None for a test without backends) says so."""
     marker = item.get_closest_marker("left_out_if")
-    if marker is None:
+    if marker is None or not hasattr(item, "callspec"):
         return False
     return bool(marker.args[0](case, item.callspec.params))  # type: ignore[attr-defined]
 
