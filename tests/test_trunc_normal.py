@@ -248,3 +248,16 @@ def test_parameters_meta_and_inference_tensors():
         vt.trunc_normal_(frozen)
     with pytest.raises(ValueError, match="inference tensor"):
         vt.trunc_normal_(frozen)
+
+
+def test_values_do_not_depend_on_the_transform_chunk(monkeypatch):
+    """The inverse CDF runs chunk by chunk: a tensor spanning many chunks (and a last partial
+    one) gets the values it gets in one chunk, on a mirrored window and a far tail."""
+    import vscale.torch as module
+
+    for window in [(0.5, 2.0, -1.0, 6.0), (0.0, 1.0, 8.0, 9.0), (0.0, 1.0, -45.0, -40.0)]:
+        whole = _fill(window, "float32", seed=4, n=3 * 4096 + 5)
+        monkeypatch.setattr(module, "_TRANSFORM_CHUNK", 4096)
+        chunked = _fill(window, "float32", seed=4, n=3 * 4096 + 5)
+        monkeypatch.undo()
+        assert torch.equal(whole, chunked), window
