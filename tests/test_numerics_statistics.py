@@ -146,7 +146,7 @@ def test_billion_draws(backend, distribution, record_property):
     BINS - 1 degrees of freedom, and the largest ECDF error at the bin edges is a lower bound
     on the Kolmogorov-Smirnov statistic (within 1 / BINS of it).
 
-    Marked ``slow`` (about a minute per case on two cores): pyproject.toml's addopts
+    Marked ``slow`` (about 3.4 minutes per case on two cores): pyproject.toml's addopts
     deselect it by default (``-m "not slow"``); ``-m slow`` selects it.
     """
     chunk_shape = (256, (1 << 24) // 256)

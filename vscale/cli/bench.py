@@ -5,7 +5,7 @@ for it: NumPy's ``Generator.standard_normal`` / ``Generator.random`` (new arrays
 calls), torch's ``trunc_normal_`` / ``normal_`` / ``uniform_`` (in place, as vscale's
 ``fill_``) and JAX's ``jax.random.truncated_normal`` / ``normal`` / ``uniform`` (new
 arrays, waited for); CuPy's ``standard_normal`` / ``random`` when asked (a GPU).  float32,
-default threads, n = 4096 and 1024² values, in paired repeats whose order rotates; a figure
+vscale's threads (``VSCALE_NUM_THREADS``, else the CPUs; the header says how many), n = 4096 and 1024² values, in paired repeats whose order rotates; a figure
 is vscale's time over the framework's (the ratio of the medians), with the lowest and
 highest repeat's ratio.  It prints its own run time on its last line.
 
@@ -31,6 +31,7 @@ import numpy as np
 
 import vscale
 
+from ..engine.plan import thread_count
 from ..kernels.host import status
 from .errors import UsageError, integer
 
@@ -251,7 +252,10 @@ def run(args: argparse.Namespace) -> int:
     kernels = status()
     compiled = f"{kernels['kernels']} compiled kernels, {kernels['instruction set']}" if kernels["compiled"] else (
         "no compiled kernels: array operations")  # fmt: skip
-    print(f"vscale {vscale.__version__} ({compiled}); float32, {args.repeats} paired repeats, default threads")
+    threads = thread_count()
+    print(
+        f"vscale {vscale.__version__} ({compiled}); float32, {args.repeats} paired repeats, vscale threads: {threads}"
+    )
     print(
         "vscale's time / the framework's own function's: ratio of the medians (lowest-highest repeat); below 1x: faster"
     )
