@@ -337,6 +337,21 @@ def test_bench_prints_one_short_table_of_ratios(tmp_path):
     assert not {r["peer"] for r in rows} & {"native", "threefry", "vscale"}
 
 
+@pytest.mark.parametrize("setting", ["1", "3", " 2 ", "0", "-2", "1.5", "abc", "", "٣"])
+def test_bench_states_the_threads_it_runs_with(monkeypatch, capsys, setting):
+    """The first line gives the engine's thread count under any VSCALE_NUM_THREADS, ignored
+    settings (zero, negative, fractional, non-ASCII digits) included; no timing is done."""
+    monkeypatch.setenv("VSCALE_NUM_THREADS", setting)
+    monkeypatch.setattr(bench, "paired", lambda calls, rounds, number=None: {name: [1.0] * rounds for name in calls})
+    monkeypatch.setattr(bench, "_contenders", lambda *case: {"native": None, "threefry": None, "peer": None})
+    assert main(["bench", "--backend", "numpy", "--sizes", "10"]) == 0
+    header = capsys.readouterr().out.splitlines()[0]
+    usable_cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    expected = int(setting) if setting.strip() in {"1", "2", "3"} else usable_cpus
+    assert header.endswith(f"vscale threads: {expected}"), header
+    assert expected == vscale.engine.plan.thread_count()
+
+
 def test_bench_modes_time_a_case_the_same_way(monkeypatch, capsys):
     """Default and --sweep hand the same case (backend, distribution, size) to the same
     timing code with the same contenders and repeats: the same figure, within its spread."""

@@ -5,7 +5,8 @@ for it: NumPy's ``Generator.standard_normal`` / ``Generator.random`` (new arrays
 calls), torch's ``trunc_normal_`` / ``normal_`` / ``uniform_`` (in place, as vscale's
 ``fill_``) and JAX's ``jax.random.truncated_normal`` / ``normal`` / ``uniform`` (new
 arrays, waited for); CuPy's ``standard_normal`` / ``random`` when asked (a GPU).  float32,
-vscale's threads (``VSCALE_NUM_THREADS``, else the CPUs; the header says how many), n = 4096 and 1024² values, in paired repeats whose order rotates; a figure
+n = 4096 and 1024² values, with vscale's threads (``VSCALE_NUM_THREADS``, else the CPUs;
+the first line says how many), in paired repeats whose order rotates; a figure
 is vscale's time over the framework's (the ratio of the medians), with the lowest and
 highest repeat's ratio.  It prints its own run time on its last line.
 
@@ -252,9 +253,9 @@ def run(args: argparse.Namespace) -> int:
     kernels = status()
     compiled = f"{kernels['kernels']} compiled kernels, {kernels['instruction set']}" if kernels["compiled"] else (
         "no compiled kernels: array operations")  # fmt: skip
-    threads = thread_count()
     print(
-        f"vscale {vscale.__version__} ({compiled}); float32, {args.repeats} paired repeats, vscale threads: {threads}"
+        f"vscale {vscale.__version__} ({compiled}); float32, {args.repeats} paired repeats, "
+        f"vscale threads: {thread_count()}"
     )
     print(
         "vscale's time / the framework's own function's: ratio of the medians (lowest-highest repeat); below 1x: faster"
