@@ -44,6 +44,7 @@ from torch.nn import functional as F
 
 import vscale
 import vscale.torch
+from vscale.engine.plan import thread_count
 
 # The module types whose weight every contender fills: those vscale.torch.init_module fills
 # in these models (it also knows Conv1d/3d and ConvTranspose*d, which they do not contain).
@@ -329,6 +330,7 @@ def machine() -> dict[str, Any]:
         "usable_cpus": len(affinity(0)) if affinity else os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "VSCALE_NUM_THREADS": os.environ.get("VSCALE_NUM_THREADS"),
+        "vscale_threads": thread_count(),
         "torch": torch.__version__,
         "numpy": np.__version__,
         "vscale": vscale.__version__,
@@ -345,10 +347,9 @@ def _load() -> float | None:
 
 def table(records: list[dict[str, Any]], args: argparse.Namespace) -> list[str]:
     """The printed report: a header, and per model a title and one row per contender."""
-    threads = os.environ.get("VSCALE_NUM_THREADS") or "default"
     lines = [
         f"ns per initialized parameter: median [min-max] of {args.repeats} paired, rotated repeats after a warm-up; "
-        f"torch {torch.__version__} (threads: {torch.get_num_threads()}), vscale {vscale.__version__} (threads: {threads})",
+        f"torch {torch.__version__} (threads: {torch.get_num_threads()}), vscale {vscale.__version__} (threads: {thread_count()})",
         "/hf, /timm: median over hf's, timm's median (<1 is faster); x2sig: times faster than trunc2sigma",
     ]
     for rec in records:

@@ -24,6 +24,7 @@ from typing import Any
 import torch
 
 import vscale.torch
+from vscale.engine.plan import thread_count
 
 #: (label, function name, keyword arguments): the default, timm's, a ±2σ window, a far tail,
 #: a one-sided window, and the untruncated and uniform distributions.
@@ -89,7 +90,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     rows = measure(args.size, args.repeats, getattr(torch, args.dtype))
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.dtype}, {args.size} values, "
+    print(f"torch {torch.__version__} (threads: {torch.get_num_threads()}), vscale threads: {thread_count()}, "
+          f"{args.dtype}, {args.size} values, "
           f"{args.repeats} paired repeats; ns per value, median [min-max]")  # fmt: skip
     print(f"{'case':40} {'vscale':>22} {'torch':>22} {'ratio':>7}")
     for row in rows:

@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import vscale
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -27,6 +29,10 @@ def test_model_init_benchmark_smoke(tmp_path):
         assert contender in run.stdout
     assert "llama" in run.stdout and "vit" in run.stdout
     assert json.loads((tmp_path / "out.json").read_text())["models"]
+    # The header states the threads vscale ran with (the engine's count, not "default").
+    threads = _run("benchmarks.model_init", "--quick", "--repeats", "1", "--models", "vit", "--threads", "1")
+    assert threads.returncode == 0, threads.stderr
+    assert f"vscale {vscale.__version__} (threads: 1)" in threads.stdout.splitlines()[0]
 
 
 def test_kernels_benchmark_smoke(tmp_path):
@@ -36,3 +42,32 @@ def test_kernels_benchmark_smoke(tmp_path):
     report = json.loads((tmp_path / "out.json").read_text())
     assert {row["backend"] for row in report["speed"]} == {"numpy", "torch"}
     assert all(row["peak_over_output"] > 0.9 for row in report["memory"])
+
+
+def test_torch_dropin_benchmark_smoke(tmp_path):
+    run = _run("benchmarks.torch_dropin", "--size", "4096", "--repeats", "1", "--json", str(tmp_path / "out.json"))
+    assert run.returncode == 0, run.stderr
+    header, _, *rows = run.stdout.splitlines()
+    assert "vscale threads:" in header
+    assert any("refused" in row for row in rows) and any(row.endswith("x") for row in rows)
+    assert json.loads((tmp_path / "out.json").read_text())
+
+
+def test_array_path_benchmark_smoke():
+    run = _run("benchmarks.array_path", "--rounds", "1")
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert [line.split()[0] for line in lines[-2:]] == ["native", "threefry"]
+    assert all(line.count("x)") == 3 for line in lines[-2:])
+
+
+def test_dask_blocks_benchmark_smoke():
+    run = _run("benchmarks.dask_blocks", "--repeats", "1")
+    assert run.returncode == 0, run.stderr
+    assert "gathered to the client" in run.stdout and run.stdout.count("piece") == 6
+
+
+def test_accuracy_benchmark_smoke():
+    run = _run("benchmarks.accuracy", "--only", "peers")
+    assert run.returncode == 0, run.stderr
+    assert "distinct" in run.stdout and "disagree on" in run.stdout
