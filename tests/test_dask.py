@@ -206,8 +206,15 @@ def test_cupy_blocks_are_the_numpy_values():
         ({"chunks": 0}, ValueError, r"`chunks` has a block size of 0.*chunks=0"),
         ({"chunks": (0, 8)}, ValueError, r"`chunks` has a block size of 0.*chunks=\(0, 8\)"),
         ({"chunks": {0: 0}}, ValueError, r"`chunks` has a block size of 0.*chunks=\{0: 0\}"),
-        ({"chunks": -2}, ValueError, r"`chunks` does not fit.*chunks=-2"),
-        ({"chunks": 2.5}, ValueError, r"`chunks` does not fit.*chunks=2.5"),
+        ({"chunks": -2}, ValueError, r"`chunks` has the block size -2; block sizes must be positive.*chunks=-2"),
+        ({"chunks": 2.5}, ValueError, r"`chunks` has the block size 2.5;.*chunks=2.5"),
+        ({"chunks": 4.0}, ValueError, r"`chunks` has the block size 4.0;.*chunks=4.0"),
+        ({"chunks": float("nan")}, ValueError, r"`chunks` has the block size nan;"),
+        ({"chunks": True}, ValueError, r"`chunks` has the block size True;"),
+        ({"chunks": (4, -3)}, ValueError, r"`chunks` has the block size -3;.*chunks=\(4, -3\)"),
+        ({"chunks": {1: -5}}, ValueError, r"`chunks` has the block size -5;.*chunks=\{1: -5\}"),
+        ({"chunks": ((4, -4), (8,))}, ValueError, r"`chunks` has the block size -4;"),
+        ({"chunks": (np.float32(4), 8)}, ValueError, r"`chunks` has the block size"),
         ({"chunks": ((3, 3, 3), (8,))}, ValueError, r"`chunks` does not fit"),
     ],
     ids=lambda value: str(value)[:40],
@@ -382,3 +389,5 @@ def test_minus_one_and_empty_dimensions_are_dasks_chunks():
     init = vscale.HeNormal(seed=0)
     assert vscale.dask.array(init, (10, 300), chunks=-1).chunks == ((10,), (300,))
     assert vscale.dask.array(init, (0, 300), chunks=(0, 100)).chunks == ((0,), (100, 100, 100))
+    assert vscale.dask.array(init, (10, 300), chunks=(np.int64(5), -1)).chunks == ((5, 5), (300,))
+    assert vscale.dask.array(init, (10, 300), chunks={0: -1, 1: 150}).chunks == ((10,), (150, 150))

@@ -340,8 +340,31 @@ def validate_dask_arguments(
     return da, module, library
 
 
+def _block_sizes(chunks: Any) -> list[Any]:
+    """The numbers written in ``chunks`` (an int, a tuple of ints or of tuples, a dict of them).
+
+    Strings (``"auto"``, ``"64MiB"``) and ``None`` are Dask's to read, not block sizes.
+    """
+    if isinstance(chunks, dict):
+        return _block_sizes(tuple(chunks.values()))
+    if isinstance(chunks, (tuple, list)):
+        return [size for part in chunks for size in _block_sizes(part)]
+    return [] if chunks is None or isinstance(chunks, str) else [chunks]
+
+
+def _is_block_size(size: Any) -> bool:
+    """A whole number of at least 0 (0 only fits an empty dimension), or -1, Dask's "the whole dimension"."""
+    return isinstance(size, numbers.Integral) and not isinstance(size, bool) and int(size) >= -1
+
+
 def validate_chunks(da: Any, chunks: Any, dims: tuple[int, ...], dtype: Any) -> tuple[tuple[int, ...], ...]:
     """``chunks`` in Dask's normalized form for ``dims``, or a ``ValueError`` that names it."""
+    odd = [size for size in _block_sizes(chunks) if not _is_block_size(size)]
+    if odd:
+        raise ValueError(
+            f"Argument `chunks` has the block size {short_repr(odd[0])}; block sizes must be positive integers "
+            f"(or -1 for the whole dimension); received chunks={short_repr(chunks)}."
+        )
     try:
         normalized = da.core.normalize_chunks("auto" if chunks is None else chunks, dims, dtype=np.dtype(dtype))
     except ZeroDivisionError:
@@ -351,7 +374,8 @@ def validate_chunks(da: Any, chunks: Any, dims: tuple[int, ...], dtype: Any) -> 
         ) from None
     except (ValueError, TypeError, NotImplementedError) as error:
         raise ValueError(
-            f"Argument `chunks` does not fit the shape {dims}: {error}; received chunks={short_repr(chunks)}."
+            f"Argument `chunks` does not fit the shape {dims}: {str(error).rstrip('.')}; "
+            f"received chunks={short_repr(chunks)}."
         ) from None
     bad = [size for sizes in normalized for size in sizes if not isinstance(size, numbers.Integral) or size < 0]
     if bad or any(not sizes for sizes, extent in zip(normalized, dims, strict=True) if extent):
