@@ -259,6 +259,7 @@ def test_version():
     [
         (("show", "he_normal", "--shape", "4", "4", "--bins", "10000000000"), "from 2 to 10,000"),
         (("show", "he_normal", "--shape", "4", "4", "--plot", "/nonexistent/dir/x.png"), "does not exist"),
+        (("show", "he_normal", "--shape", "4", "4", "--plot", str(ROOT)), "argument --plot: "),
         (("show", "HeNormal(**{'seed': 1})", "--shape", "2", "2"), "** is not supported"),
         (("show", "HeNormal(seed=1, seed=2)", "--shape", "2", "2"), "more than once"),
         (("show", "VarianceScaling(" * 300 + ")" * 300, "--shape", "2", "2"), "IDENTIFIER"),
@@ -270,6 +271,17 @@ def test_version():
 )
 def test_bad_input_gets_the_usage_line_and_status_2(capsys, args, message):
     assert message in error_of(capsys, *args)
+
+
+@pytest.mark.parametrize(
+    "path, message",
+    [("/nonexistent/dir/out.json", "the folder '/nonexistent/dir' does not exist"), (str(ROOT), "is a directory")],
+)
+def test_bench_refuses_a_json_path_it_cannot_write_before_measuring(capsys, path, message):
+    code = main(["bench", "--json", path])
+    captured = capsys.readouterr()
+    assert_usage_error(captured.err, code, message)
+    assert captured.out == ""  # refused before the header, not after minutes of measuring
 
 
 @pytest.mark.parametrize("library", ["numpy", "torch"])

@@ -38,7 +38,7 @@ from ..engine.plan import thread_count
 from ..kernels.host import status as kernel_status
 from . import bench as _bench
 from . import describe as _describe
-from .errors import Parser, UsageError, clip, did_you_mean, integer, one_line, report
+from .errors import Parser, UsageError, clip, did_you_mean, integer, one_line, report, writable
 
 SHOW_BACKENDS = (*BACKEND_NAMES, "dask")
 DTYPES = (*FLOAT_NAMES, *COMPLEX_PARTS)
@@ -402,9 +402,7 @@ def run_show(args: argparse.Namespace) -> int:
     if count > MAX_SHOW_VALUES:
         raise UsageError(f"argument --shape: at most {MAX_SHOW_VALUES:,} values in all; received {count:,}")
     if args.plot:
-        folder = os.path.dirname(os.path.abspath(args.plot))
-        if not os.path.isdir(folder):
-            raise UsageError(f"--plot: the folder {folder!r} does not exist")
+        writable("--plot", args.plot)
     facts = describe(args)
     if args.plot:
         write_plot(facts, args.plot)

@@ -34,7 +34,7 @@ import vscale
 
 from ..engine.plan import thread_count
 from ..kernels.host import status
-from .errors import UsageError, integer
+from .errors import UsageError, integer, writable
 
 DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
 PRNGS = ("native", "threefry")
@@ -245,6 +245,8 @@ def usable(names: Sequence[str]) -> tuple[str, ...]:
 
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
+    if args.json:
+        writable("--json", args.json)  # before minutes of measuring
     if args.backend == "all":
         backends = usable([b for b in DEFAULT_BACKENDS if importlib.util.find_spec(b) is not None])
     else:

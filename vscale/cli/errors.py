@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import os
 import sys
 from collections.abc import Callable, Iterable
 from typing import Any, NoReturn
@@ -35,6 +36,18 @@ class UsageError(Exception):
     def __init__(self, message: str, parser: argparse.ArgumentParser | None = None) -> None:
         super().__init__(message)
         self.parser = parser
+
+
+def writable(option: str, path: str) -> str:
+    """``path`` if ``option`` can write a file there, else a :class:`UsageError`: checked up front."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise UsageError(f"argument {option}: {path!r} is a directory; expected a file to write")
+    if not os.path.isdir(folder):
+        raise UsageError(f"argument {option}: the folder {folder!r} does not exist; received {path!r}")
+    if not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        raise UsageError(f"argument {option}: {path!r} cannot be written here (permission denied)")
+    return path
 
 
 def did_you_mean(value: object, choices: Iterable[object]) -> str:
