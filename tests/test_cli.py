@@ -275,7 +275,11 @@ def test_bad_input_gets_the_usage_line_and_status_2(capsys, args, message):
 
 @pytest.mark.parametrize(
     "path, message",
-    [("/nonexistent/dir/out.json", "the folder '/nonexistent/dir' does not exist"), (str(ROOT), "is a directory")],
+    [
+        ("/nonexistent/dir/out.json", "the folder '/nonexistent/dir' does not exist"),
+        (str(ROOT), "is a directory"),
+        (str(ROOT / "README.md" / "out.json"), "README.md' is a file, not a folder"),
+    ],
 )
 def test_bench_refuses_a_json_path_it_cannot_write_before_measuring(capsys, path, message):
     code = main(["bench", "--json", path])

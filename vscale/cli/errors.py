@@ -44,7 +44,8 @@ def writable(option: str, path: str) -> str:
     if os.path.isdir(path):
         raise UsageError(f"argument {option}: {path!r} is a directory; expected a file to write")
     if not os.path.isdir(folder):
-        raise UsageError(f"argument {option}: the folder {folder!r} does not exist; received {path!r}")
+        problem = "is a file, not a folder" if os.path.exists(folder) else "does not exist"
+        raise UsageError(f"argument {option}: the folder {folder!r} {problem}; received {path!r}")
     if not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
         raise UsageError(f"argument {option}: {path!r} cannot be written here (permission denied)")
     return path
