@@ -215,6 +215,7 @@ def test_cupy_blocks_are_the_numpy_values():
         ({"chunks": {1: -5}}, ValueError, r"`chunks` has the block size -5;.*chunks=\{1: -5\}"),
         ({"chunks": ((4, -4), (8,))}, ValueError, r"`chunks` has the block size -4;"),
         ({"chunks": (np.float32(4), 8)}, ValueError, r"`chunks` has the block size"),
+        ({"chunks": np.array([4, -8])}, ValueError, r"`chunks` has the block size -8;"),
         ({"chunks": ((3, 3, 3), (8,))}, ValueError, r"`chunks` does not fit"),
     ],
     ids=lambda value: str(value)[:40],
@@ -391,3 +392,4 @@ def test_minus_one_and_empty_dimensions_are_dasks_chunks():
     assert vscale.dask.array(init, (0, 300), chunks=(0, 100)).chunks == ((0,), (100, 100, 100))
     assert vscale.dask.array(init, (10, 300), chunks=(np.int64(5), -1)).chunks == ((5, 5), (300,))
     assert vscale.dask.array(init, (10, 300), chunks={0: -1, 1: 150}).chunks == ((10,), (150, 150))
+    assert vscale.dask.array(init, (10, 300), chunks=np.array([5, 100])).chunks == ((5, 5), (100, 100, 100))

@@ -340,13 +340,19 @@ def validate_dask_arguments(
     return da, module, library
 
 
+#: What every block size must be, in each refusal of ``chunks``.
+_BLOCK_SIZE_RULE = "block sizes must be positive integers (or -1 for the whole dimension)"
+
+
 def _block_sizes(chunks: Any) -> list[Any]:
-    """The numbers written in ``chunks`` (an int, a tuple of ints or of tuples, a dict of them).
+    """The numbers written in ``chunks`` (an int, a tuple, list or array of ints or of tuples, a dict of them).
 
     Strings (``"auto"``, ``"64MiB"``) and ``None`` are Dask's to read, not block sizes.
     """
     if isinstance(chunks, dict):
         return _block_sizes(tuple(chunks.values()))
+    if isinstance(chunks, np.ndarray):
+        return _block_sizes(chunks.tolist())
     if isinstance(chunks, (tuple, list)):
         return [size for part in chunks for size in _block_sizes(part)]
     return [] if chunks is None or isinstance(chunks, str) else [chunks]
@@ -362,15 +368,15 @@ def validate_chunks(da: Any, chunks: Any, dims: tuple[int, ...], dtype: Any) -> 
     odd = [size for size in _block_sizes(chunks) if not _is_block_size(size)]
     if odd:
         raise ValueError(
-            f"Argument `chunks` has the block size {short_repr(odd[0])}; block sizes must be positive integers "
-            f"(or -1 for the whole dimension); received chunks={short_repr(chunks)}."
+            f"Argument `chunks` has the block size {short_repr(odd[0])}; {_BLOCK_SIZE_RULE}; "
+            f"received chunks={short_repr(chunks)}."
         )
     try:
         normalized = da.core.normalize_chunks("auto" if chunks is None else chunks, dims, dtype=np.dtype(dtype))
     except ZeroDivisionError:
         raise ValueError(
             f"Argument `chunks` has a block size of 0 for a dimension of the shape {dims} that is not empty; "
-            f"block sizes must be positive integers (or -1 for the whole dimension); received chunks={short_repr(chunks)}."
+            f"{_BLOCK_SIZE_RULE}; received chunks={short_repr(chunks)}."
         ) from None
     except (ValueError, TypeError, NotImplementedError) as error:
         raise ValueError(

@@ -38,8 +38,8 @@ class UsageError(Exception):
         self.parser = parser
 
 
-def writable(option: str, path: str) -> str:
-    """``path`` if ``option`` can write a file there, else a :class:`UsageError`: checked up front."""
+def writable(option: str, path: str) -> None:
+    """A :class:`UsageError` unless ``option`` can write a file at ``path``: checked before the work."""
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
         raise UsageError(f"argument {option}: {path!r} is a directory; expected a file to write")
@@ -48,7 +48,6 @@ def writable(option: str, path: str) -> str:
         raise UsageError(f"argument {option}: the folder {folder!r} {problem}; received {path!r}")
     if not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
         raise UsageError(f"argument {option}: {path!r} cannot be written here (permission denied)")
-    return path
 
 
 def did_you_mean(value: object, choices: Iterable[object]) -> str:
